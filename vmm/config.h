@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM configuration: what `kasan-vmm run` boots and how. Filled from
+ * defaults, then a config file (--config, INI), then the command line, which
+ * overrides the file. Every value is validated before any VM is created.
+ */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONFIG_MEMORY_MIN_MIB 16
+#define CONFIG_MEMORY_MAX_MIB (16 * 1024)
+#define CONFIG_CPUS_MAX       64
+
+struct vm_config {
+	char *kernel;       /* path, required */
+	char *initrd;       /* path or NULL */
+	char *append;       /* kernel command line or NULL */
+	uint64_t memory_mib; /* default 256 */
+	unsigned int cpus;  /* default 1 */
+	char *console;      /* console copy file or NULL */
+	char *log;          /* report log path or NULL */
+	unsigned int timeout_s; /* 0: none */
+	char *config_file;  /* the --config file it came from, or NULL */
+};
+
+/* Exit codes of `kasan-vmm run` (documented in README.md). */
+enum vmm_exit_code {
+	VMM_EXIT_OK = 0,            /* guest powered off; guest codes 0..119 pass through */
+	VMM_EXIT_ERROR = 1,         /* set-up or host failure */
+	VMM_EXIT_USAGE = 2,         /* bad command line, config or input file */
+	VMM_EXIT_REBOOT = 120,      /* the guest asked for a reboot */
+	VMM_EXIT_TRIPLE_FAULT = 121,
+	VMM_EXIT_EMULATION = 122,   /* KVM could not emulate an instruction / internal error */
+	VMM_EXIT_UNHANDLED = 123,   /* an exit reason kasan-vmm does not handle */
+	VMM_EXIT_TIMEOUT = 124,     /* --timeout elapsed (as timeout(1)) */
+	VMM_EXIT_KASAN_PANIC = 125, /* fault=panic stopped the guest after a report */
+};
+
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/*
+ * Parse `kasan-vmm run` arguments (argv[0] is "run"). Reads --config first,
+ * then applies the other options over it, then validates. On error prints
+ * one line to stderr and returns -EINVAL; returns 1 when --help was printed.
+ */
+int config_parse_run_args(struct vm_config *cfg, int argc, char **argv);
+
+/* Load an INI file into cfg (keys as the long options, section [vm]). */
+int config_load_file(struct vm_config *cfg, const char *path);
+
+/* Check every value (files exist and are readable, ranges); -EINVAL + one line on error. */
+int config_validate(const struct vm_config *cfg);
+
+#endif /* VMM_CONFIG_H */
