@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest CPUID: KVM_GET_SUPPORTED_CPUID, minus every feature whose
+ * instructions the host's KVM was found unable to run (vmm/probe.c), plus
+ * the hypervisor bit, per-vCPU APIC ids and the kasan-vmm discovery leaves.
+ * Pure functions over struct kvm_cpuid2, unit-tested without KVM.
+ */
+#ifndef VMM_CPUID_H
+#define VMM_CPUID_H
+
+#include <stdint.h>
+#include <linux/kvm.h>
+
+/* Instruction classes probed at guest CPL0. Bit i of a "cannot run" mask = class i failed. */
+enum probe_insn {
+	PROBE_VEX,    /* vpxor: AVX, AVX2, AVX-512, FMA, F16C, BMI1/2, VAES, ... */
+	PROBE_CX16,   /* lock cmpxchg16b */
+	PROBE_XSAVE,  /* xsave: the XSAVE family and everything that needs it */
+	PROBE_XSAVES, /* xsaves (supervisor states) */
+	PROBE_POPCNT,
+	PROBE_SMAP,	/* clac */
+	PROBE_FSGSBASE, /* rdfsbase */
+	PROBE_RDRAND,
+	PROBE_RDSEED,
+	PROBE_MOVBE,
+	PROBE_ADX, /* adcx */
+	PROBE_RTM, /* xbegin */
+	PROBE_RDPID,
+	PROBE_RDTSCP,
+	PROBE_PKU, /* rdpkru */
+	PROBE_INVPCID,
+	PROBE_CLFLUSHOPT,
+	PROBE_CLWB,
+	PROBE_SERIALIZE,
+	PROBE_LZCNT,
+	PROBE_PCLMUL,
+	PROBE_AESNI,
+	PROBE_SSSE3, /* pshufb */
+	PROBE_SSE41, /* pblendw */
+	PROBE_SSE42, /* crc32 */
+	PROBE_SHA,
+	PROBE_GFNI,
+	PROBE_NR
+};
+
+const char *probe_insn_name(enum probe_insn p);
+
+/* Clear every feature bit that depends on a failed class; returns how many bits were cleared. */
+int cpuid_filter(struct kvm_cpuid2 *cpuid, uint64_t cannot_run);
+
+/* Set the hypervisor bit; drop leaves a filtered feature needs (0xD when XSAVE is gone). */
+void cpuid_finish(struct kvm_cpuid2 *cpuid);
+
+/* Per-vCPU copy tweaks: initial APIC id in leaf 1 EBX[31:24] and x2APIC id in 0xB/0x1F EDX. */
+void cpuid_set_apic_id(struct kvm_cpuid2 *cpuid, uint32_t apic_id);
+
+/* Find an entry, or NULL. */
+struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *cpuid, uint32_t function, uint32_t index);
+
+/* Append (or replace) an entry; -ENOSPC when the array (sized `capacity`) is full. */
+int cpuid_set(struct kvm_cpuid2 *cpuid, uint32_t capacity, const struct kvm_cpuid_entry2 *e);
+
+#endif /* VMM_CPUID_H */

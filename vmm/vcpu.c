@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vCPUs: creation, boot state, one thread each running KVM_RUN, and the
+ * dispatch of every exit reason. An exit we do not handle ends the run with
+ * a message naming it; nothing here calls exit().
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/cpuid.h"
+#include "vmm/guest_mmu.h"
+#include "vmm/kvm_compat.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VCPU_KICK_SIGNAL     SIGUSR1
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define APIC_LVT0	     0x350
+#define APIC_LVT1	     0x360
+#define APIC_MODE_NMI	     0x4
+#define APIC_MODE_EXTINT     0x7
+
+static const char *const exit_names[] = {
+    [KVM_EXIT_UNKNOWN] = "KVM_EXIT_UNKNOWN",
+    [KVM_EXIT_EXCEPTION] = "KVM_EXIT_EXCEPTION",
+    [KVM_EXIT_IO] = "KVM_EXIT_IO",
+    [KVM_EXIT_HYPERCALL] = "KVM_EXIT_HYPERCALL",
+    [KVM_EXIT_DEBUG] = "KVM_EXIT_DEBUG",
+    [KVM_EXIT_HLT] = "KVM_EXIT_HLT",
+    [KVM_EXIT_MMIO] = "KVM_EXIT_MMIO",
+    [KVM_EXIT_IRQ_WINDOW_OPEN] = "KVM_EXIT_IRQ_WINDOW_OPEN",
+    [KVM_EXIT_SHUTDOWN] = "KVM_EXIT_SHUTDOWN",
+    [KVM_EXIT_FAIL_ENTRY] = "KVM_EXIT_FAIL_ENTRY",
+    [KVM_EXIT_INTR] = "KVM_EXIT_INTR",
+    [KVM_EXIT_SET_TPR] = "KVM_EXIT_SET_TPR",
+    [KVM_EXIT_TPR_ACCESS] = "KVM_EXIT_TPR_ACCESS",
+    [KVM_EXIT_NMI] = "KVM_EXIT_NMI",
+    [KVM_EXIT_INTERNAL_ERROR] = "KVM_EXIT_INTERNAL_ERROR",
+    [KVM_EXIT_SYSTEM_EVENT] = "KVM_EXIT_SYSTEM_EVENT",
+    [KVM_EXIT_IOAPIC_EOI] = "KVM_EXIT_IOAPIC_EOI",
+    [KVM_EXIT_HYPERV] = "KVM_EXIT_HYPERV",
+    [KVM_EXIT_X86_RDMSR] = "KVM_EXIT_X86_RDMSR",
+    [KVM_EXIT_X86_WRMSR] = "KVM_EXIT_X86_WRMSR",
+    [KVM_EXIT_DIRTY_RING_FULL] = "KVM_EXIT_DIRTY_RING_FULL",
+    [KVM_EXIT_AP_RESET_HOLD] = "KVM_EXIT_AP_RESET_HOLD",
+    [KVM_EXIT_X86_BUS_LOCK] = "KVM_EXIT_X86_BUS_LOCK",
+    [KVM_EXIT_XEN] = "KVM_EXIT_XEN",
+    [KVM_EXIT_NOTIFY] = "KVM_EXIT_NOTIFY",
+    [KVM_EXIT_MEMORY_FAULT] = "KVM_EXIT_MEMORY_FAULT",
+};
+
+static const char *exit_name(uint32_t reason)
+{
+	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
+		return exit_names[reason];
+	return "unknown exit reason";
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only there to interrupt KVM_RUN */
+}
+
+static int vcpu_set_cpuid(struct vcpu *vcpu)
+{
+	struct kvm_cpuid2 *shared = vcpu->vm->cpuid;
+	size_t size = sizeof(*shared) + shared->nent * sizeof(shared->entries[0]);
+	struct kvm_cpuid2 *c = malloc(size);
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, shared, size);
+	cpuid_set_apic_id(c, vcpu->index);
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
+		ret = -errno;
+		pr_err("vCPU %d: KVM_SET_CPUID2: %s", vcpu->index, strerror(errno));
+	}
+	free(c);
+	return ret;
+}
+
+static int vcpu_set_msrs_fpu(struct vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} msrs = {.hdr.nmsrs = 1, .e = {{.index = MSR_IA32_MISC_ENABLE, .data = 1}}};
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != 1)
+		pr_warn("vCPU %d: KVM_SET_MSRS(MISC_ENABLE) failed", vcpu->index);
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0) {
+		pr_err("vCPU %d: KVM_SET_FPU: %s", vcpu->index, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* LINT0 ExtINT (the PIC), LINT1 NMI: what firmware leaves for the OS. */
+static int vcpu_set_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t *lvt0 = (uint32_t *)&lapic.regs[APIC_LVT0];
+	uint32_t *lvt1 = (uint32_t *)&lapic.regs[APIC_LVT1];
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	*lvt0 = (*lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
+	*lvt1 = (*lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
+		return -errno;
+	return 0;
+}
+
+int vcpu_create(struct vm *vm, int index)
+{
+	struct vcpu *vcpu = &vm->vcpus[index];
+	static bool handler_installed;
+	int ret;
+
+	if (!handler_installed) {
+		struct sigaction sa = {.sa_handler = kick_handler};
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(VCPU_KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN must return */
+		handler_installed = true;
+	}
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
+	if (vcpu->fd < 0) {
+		pr_err("KVM_CREATE_VCPU %d: %s", index, strerror(errno));
+		return -errno;
+	}
+	vcpu->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		pr_err("vCPU %d: mmap kvm_run: %s", index, strerror(errno));
+		return -errno;
+	}
+	ret = vcpu_set_cpuid(vcpu);
+	if (!ret)
+		ret = vcpu_set_msrs_fpu(vcpu);
+	if (!ret)
+		ret = vcpu_set_lapic(vcpu);
+	if (ret)
+		pr_err("vCPU %d: set-up failed: %s", index, strerror(-ret));
+	return ret;
+}
+
+/* 32-bit protected mode, flat segments from the GDT vmm/ wrote, paging off. */
+int vcpu_setup_boot(struct vcpu *vcpu, uint32_t rip, uint32_t rsi, uint32_t rbx)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r = {.rip = rip, .rsi = rsi, .rbx = rbx, .rflags = 2};
+	struct kvm_segment code = {.base = 0,
+				   .limit = 0xffffffff,
+				   .selector = 0x10,
+				   .type = 11,
+				   .present = 1,
+				   .s = 1,
+				   .db = 1,
+				   .g = 1};
+	struct kvm_segment data = code;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	data.selector = 0x18;
+	data.type = 3;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = 0x1000;
+	s.gdt.limit = 4 * 8 - 1;
+	s.cr0 = 0x11; /* PE, ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &s) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0) {
+		pr_err("vCPU %d: boot registers: %s", vcpu->index, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int vcpu_read_gva(struct vcpu *vcpu, uint64_t gva, void *buf, size_t len)
+{
+	struct kvm_sregs s;
+	struct mmu_state st;
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	st.cr0 = s.cr0;
+	st.cr3 = s.cr3;
+	st.cr4 = s.cr4;
+	st.efer = s.efer;
+	return mmu_read(&vcpu->vm->ram, &st, gva, buf, len);
+}
+
+/* "at rip 0x... (bytes: 0f 01 ca ...)": KVM's copy when it gave one, else guest memory. */
+static void describe_rip(struct vcpu *vcpu, char *buf, size_t len)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_regs r;
+	uint8_t insn[16];
+	unsigned int n = 0;
+	size_t off;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0) {
+		snprintf(buf, len, "at an unknown rip");
+		return;
+	}
+	off = snprintf(buf, len, "at rip 0x%llx", (unsigned long long)r.rip);
+	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+	    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		n = run->emulation_failure.insn_size;
+		if (n > sizeof(insn))
+			n = sizeof(insn);
+		memcpy(insn, run->emulation_failure.insn_bytes, n);
+	} else if (vcpu_read_gva(vcpu, r.rip, insn, 8) == 0) {
+		n = 8;
+	}
+	if (n && off < len)
+		off += snprintf(buf + off, len - off, " (instruction bytes:");
+	for (unsigned int i = 0; i < n && off < len; i++)
+		off += snprintf(buf + off, len - off, " %02x", insn[i]);
+	if (n && off < len)
+		snprintf(buf + off, len - off, ")");
+}
+
+static void vcpu_handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		if (!ioport_handle(vcpu, run->io.port, is_write, data, run->io.size) && !is_write)
+			memset(data, 0xff, run->io.size); /* nothing there: a floating bus */
+		data += run->io.size;
+	}
+}
+
+static void vcpu_handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	/* No MMIO devices yet: reads float, writes are dropped. */
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	pr_debug("vCPU %d: MMIO %s at 0x%llx len %u", vcpu->index,
+		 run->mmio.is_write ? "write" : "read", (unsigned long long)run->mmio.phys_addr,
+		 run->mmio.len);
+}
+
+static void vcpu_handle_system_event(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_stop(vm, VMM_EXIT_OK, "the guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_stop(vm, VMM_EXIT_REBOOT, "the guest asked for a reboot");
+		break;
+	default:
+		vm_stop(vm, VMM_EXIT_UNHANDLED, "vCPU %d: system event %u", vcpu->index,
+			vcpu->run->system_event.type);
+	}
+}
+
+/* Handle one exit; the run ends through vm_stop(). */
+static void vcpu_dispatch(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vm *vm = vcpu->vm;
+	char where[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		return;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(vcpu);
+		return;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC; resume and wait there */
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vcpu_handle_system_event(vcpu);
+		return;
+	case KVM_EXIT_SHUTDOWN:
+		describe_rip(vcpu, where, sizeof(where));
+		vm_stop(vm, VMM_EXIT_TRIPLE_FAULT, "triple fault on vCPU %d %s", vcpu->index,
+			where);
+		return;
+	case KVM_EXIT_INTERNAL_ERROR:
+		describe_rip(vcpu, where, sizeof(where));
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+			vm_stop(vm, VMM_EXIT_EMULATION,
+				"KVM could not emulate an instruction on vCPU %d %s", vcpu->index,
+				where);
+		else
+			vm_stop(vm, VMM_EXIT_EMULATION,
+				"KVM internal error (suberror %u) on vCPU %d %s",
+				run->internal.suberror, vcpu->index, where);
+		return;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_stop(vm, VMM_EXIT_UNHANDLED,
+			"KVM_EXIT_FAIL_ENTRY on vCPU %d: hardware entry failure reason 0x%llx",
+			vcpu->index,
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return;
+	default:
+		describe_rip(vcpu, where, sizeof(where));
+		vm_stop(vm, VMM_EXIT_UNHANDLED, "unhandled exit %s (%u) on vCPU %d %s",
+			exit_name(run->exit_reason), run->exit_reason, vcpu->index, where);
+	}
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+
+	while (!atomic_load(&vm->stopping)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			vm_stop(vm, VMM_EXIT_ERROR, "vCPU %d: KVM_RUN: %s", vcpu->index,
+				strerror(errno));
+			break;
+		}
+		vcpu->exits++;
+		vcpu_dispatch(vcpu);
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int err = pthread_create(&vcpu->thread, NULL, vcpu_main, vcpu);
+
+	if (err) {
+		pr_err("vCPU %d: thread: %s", vcpu->index, strerror(err));
+		return -err;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->run)
+		return;
+	vcpu->run->immediate_exit = 1;
+	if (vcpu->thread_started)
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	if (vcpu->fd > 0)
+		close(vcpu->fd);
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VM lifecycle: /dev/kvm, the VM, guest RAM, irqchip/PIT, vCPUs, and how a
+ * run ends.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/boot.h"
+#include "vmm/cpuid.h"
+#include "vmm/kvm_compat.h"
+#include "vmm/log.h"
+#include "vmm/uart.h"
+#include "vmm/vm.h"
+
+#define CPUID_CAPACITY 256
+#define TSS_GPA	       0xfffbd000ul
+#define IDENTITY_GPA   0xfffbc000ul
+
+static int kvm_open_checked(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int version;
+
+	if (fd < 0) {
+		int err = errno;
+
+		pr_err("cannot open /dev/kvm: %s", strerror(err));
+		return -err;
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		pr_err("/dev/kvm: API version %d, expected %d", version, KVM_API_VERSION);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+static int vm_check_caps(struct vm *vm)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} needed[] = {
+	    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+	    {KVM_CAP_PIT2, "KVM_CAP_PIT2"},
+	    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
+	    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+	};
+
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0) {
+			pr_err("/dev/kvm lacks %s", needed[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/* Guest RAM: one memfd, mapped once for KVM and once as the VMM's read-write alias. */
+static int vm_setup_ram(struct vm *vm)
+{
+	uint64_t size = vm->cfg->memory_mib << 20;
+	uint64_t low = size < GUEST_RAM_LOW_MAX ? size : GUEST_RAM_LOW_MAX;
+	struct kvm_userspace_memory_region slot = {0};
+
+	vm->mem_fd = memfd_create("kasan-vmm-ram", MFD_CLOEXEC);
+	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, size) < 0) {
+		pr_err("guest RAM: memfd of %llu MiB: %s", (unsigned long long)vm->cfg->memory_mib,
+		       strerror(errno));
+		return -errno;
+	}
+	vm->kvm_map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->mem_fd, 0);
+	vm->ram.alias = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->mem_fd, 0);
+	if (vm->kvm_map == MAP_FAILED || vm->ram.alias == MAP_FAILED) {
+		pr_err("guest RAM: mmap: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	vm->ram.size = size;
+	/* 4 KiB pages only: per-page protection splits huge pages or fails on hugetlbfs. */
+	madvise(vm->kvm_map, size, MADV_NOHUGEPAGE);
+	madvise(vm->ram.alias, size, MADV_NOHUGEPAGE);
+
+	slot.slot = 0;
+	slot.guest_phys_addr = 0;
+	slot.memory_size = low;
+	slot.userspace_addr = (uintptr_t)vm->kvm_map;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		pr_err("guest RAM: memslot 0: %s", strerror(errno));
+		return -errno;
+	}
+	if (size > low) {
+		slot.slot = 1;
+		slot.guest_phys_addr = GUEST_RAM_HIGH_GPA;
+		slot.memory_size = size - low;
+		slot.userspace_addr = (uintptr_t)vm->kvm_map + low;
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+			pr_err("guest RAM: memslot 1: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/*
+ * GSI routing: ISA IRQs reach both PICs and the IOAPIC; the PIT's IRQ0 is
+ * IOAPIC pin 2, matching the MP table's interrupt-source override.
+ */
+static int vm_setup_irq_routing(struct vm *vm)
+{
+	struct kvm_irq_routing *r;
+	unsigned int n = 0;
+	int ret = 0;
+
+	r = calloc(1, sizeof(*r) + 48 * sizeof(struct kvm_irq_routing_entry));
+	if (!r)
+		return -ENOMEM;
+	for (unsigned int gsi = 0; gsi < 24; gsi++) {
+		if (gsi < 16 && gsi != 2) {
+			r->entries[n].gsi = gsi;
+			r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+			r->entries[n].u.irqchip.irqchip =
+			    gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+			r->entries[n].u.irqchip.pin = gsi % 8;
+			n++;
+		}
+		if (gsi == 2)
+			continue;
+		r->entries[n].gsi = gsi;
+		r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+		r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		r->entries[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
+		n++;
+	}
+	r->nr = n;
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0) {
+		ret = -errno;
+		pr_err("KVM_SET_GSI_ROUTING: %s", strerror(errno));
+	}
+	free(r);
+	return ret;
+}
+
+static int vm_setup_irqchip(struct vm *vm)
+{
+	struct kvm_pit_config pit = {.flags = 0};
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_GPA) < 0) {
+		pr_err("KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){IDENTITY_GPA}) < 0)
+		pr_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -errno;
+	}
+	return vm_setup_irq_routing(vm);
+}
+
+static int vm_setup_cpuid(struct vm *vm)
+{
+	int cleared;
+
+	vm->cpuid =
+	    calloc(1, sizeof(*vm->cpuid) + CPUID_CAPACITY * sizeof(struct kvm_cpuid_entry2));
+	if (!vm->cpuid)
+		return -ENOMEM;
+	vm->cpuid->nent = CPUID_CAPACITY;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0) {
+		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return -errno;
+	}
+	cleared = cpuid_filter(vm->cpuid, vm->probe.cannot_run);
+	cpuid_finish(vm->cpuid);
+	pr_info("cpuid: %d feature bits hidden from the guest", cleared);
+	return 0;
+}
+
+static void vm_log_probe(const struct vm *vm)
+{
+	char list[512] = "";
+	size_t off = 0;
+
+	for (int i = 0; i < PROBE_NR; i++) {
+		if (vm->probe.cannot_run & (1ull << i))
+			off += snprintf(list + off, sizeof(list) - off, " %s", probe_insn_name(i));
+		if (off >= sizeof(list))
+			break;
+	}
+	pr_info("host: %s, guest CPL0 %s, %d memslots; cannot run at CPL0:%s", vm->probe.kind,
+		vm->probe.cpl0_emulated ? "emulated" : "native", vm->probe.nr_memslots,
+		list[0] ? list : " (nothing)");
+}
+
+static void vm_enable_emulation_info(struct vm *vm)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
+
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) <= 0)
+		return;
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+		vm->probe.insn_bytes_on_emulation_failure = true;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->mem_fd = vm->vm_fd = vm->console_fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
+	vm->kvm_fd = kvm_open_checked();
+	if (vm->kvm_fd < 0)
+		return vm->kvm_fd;
+	ret = vm_check_caps(vm);
+	if (ret)
+		return ret;
+	ret = host_probe_run(vm->kvm_fd, &vm->probe);
+	if (ret)
+		return ret;
+	vm_log_probe(vm);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	vm_enable_emulation_info(vm);
+	ret = vm_setup_irqchip(vm);
+	if (!ret)
+		ret = vm_setup_ram(vm);
+	if (!ret)
+		ret = vm_setup_cpuid(vm);
+	if (ret)
+		return ret;
+	ret = uart_create(vm, &vm->uart);
+	if (ret)
+		return ret;
+	vm->nr_vcpus = cfg->cpus;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_create(vm, i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Flat 32-bit code (0x10) and data (0x18) descriptors, as the boot protocols expect. */
+static void vm_write_gdt(struct vm *vm)
+{
+	uint64_t *gdt = guest_ram_ptr(&vm->ram, BOOT_GDT_GPA, 4 * sizeof(uint64_t));
+
+	gdt[0] = 0;
+	gdt[1] = 0;
+	gdt[2] = 0x00cf9b000000ffffull;
+	gdt[3] = 0x00cf93000000ffffull;
+}
+
+int vm_load_and_start(struct vm *vm)
+{
+	struct boot_entry entry;
+	int ret;
+
+	ret = boot_load(&vm->ram, vm->cfg->kernel, vm->cfg->initrd, vm->cfg->append, &entry);
+	if (ret)
+		return ret;
+	ret = mptable_write(&vm->ram, vm->nr_vcpus);
+	if (ret)
+		return ret;
+	vm_write_gdt(vm);
+	ret = vcpu_setup_boot(&vm->vcpus[0], entry.rip, entry.rsi, entry.rbx);
+	if (ret)
+		return ret;
+	ret = uart_start(vm->uart);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vm_stop(struct vm *vm, int code, const char *fmt, ...)
+{
+	va_list ap;
+	bool expected = false;
+
+	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, true))
+		return;
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->exit_code = code;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+int vm_wait(struct vm *vm)
+{
+	struct timespec deadline;
+	unsigned int timeout = vm->cfg->timeout_s;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout;
+	pthread_mutex_lock(&vm->stop_lock);
+	while (!atomic_load(&vm->stopping)) {
+		if (!timeout) {
+			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &deadline) ==
+		    ETIMEDOUT) {
+			pthread_mutex_unlock(&vm->stop_lock);
+			vm_stop(vm, VMM_EXIT_TIMEOUT,
+				"timeout: the guest was still running after %u s", timeout);
+			pthread_mutex_lock(&vm->stop_lock);
+		}
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].thread_started = false;
+		}
+	}
+	uart_stop(vm->uart);
+	return vm->exit_code;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	uart_destroy(vm->uart);
+	free(vm->cpuid);
+	if (vm->ram.alias && vm->ram.alias != MAP_FAILED)
+		munmap(vm->ram.alias, vm->ram.size);
+	if (vm->kvm_map && vm->kvm_map != MAP_FAILED)
+		munmap(vm->kvm_map, vm->ram.size);
+	if (vm->mem_fd >= 0)
+		close(vm->mem_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->stop_cond);
+}
