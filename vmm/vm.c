@@ -220,13 +220,18 @@ static void vm_enable_emulation_info(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	pthread_condattr_t attr;
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->mem_fd = vm->vm_fd = vm->console_fd = -1;
+	pthread_condattr_init(&attr);
+	/* The timeout must not follow wall-clock jumps. */
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_cond_init(&vm->stop_cond, NULL);
+	pthread_cond_init(&vm->stop_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	vm->kvm_fd = kvm_open_checked();
 	if (vm->kvm_fd < 0)
 		return vm->kvm_fd;
