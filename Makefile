@@ -30,7 +30,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-$(shell cat scripts/deps.txt 2>/dev/null | md5sum | cut -c1-8)
 
-.PHONY: all deps test unit integration demo bench clean format fuzz
+.PHONY: all deps test unit integration demo bench clean format fuzz debian-kernel
 all: $(DEPS_STAMP) $(BUILD)/kasan-vmm $(BUILD)/san/kasan-vmm $(BUILD)/testguest.elf
 
 # Install missing Debian packages once per package list.
@@ -68,10 +68,17 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libkvmm.a | $(DEPS_STAMP)
 include tests/guest/guest.mk
 
 # ---- tests ----
-test: all $(UNIT_BINS)
+# The stock Debian bzImage/vmlinux that unit tests check the loaders against
+# (the script is idempotent and fast once the files are cached).
+export KASAN_VMM_BZIMAGE := $(CACHE)/debian/vmlinuz
+export KASAN_VMM_VMLINUX := $(CACHE)/debian/vmlinux
+debian-kernel:
+	@scripts/fetch-debian-kernel.sh >/dev/null
+
+test: all $(UNIT_BINS) debian-kernel
 	@scripts/run-tests.sh $(UNIT_BINS)
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) debian-kernel
 	@scripts/run-tests.sh --unit-only $(UNIT_BINS)
 
 demo: all

@@ -16,21 +16,26 @@
 #ifndef VMM_BOOT_H
 #define VMM_BOOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "vmm/guest_ram.h"
 
-#define BOOT_GDT_GPA       0x1000
+#define BOOT_GDT_GPA	    0x1000
 #define BOOT_START_INFO_GPA 0x6000
-#define BOOT_ZERO_PAGE_GPA 0x7000
-#define BOOT_CMDLINE_GPA   0x20000
-#define BOOT_CMDLINE_MAX   4096
-#define BOOT_MPTABLE_GPA   0x9fc00
-#define BOOT_KERNEL_GPA    0x100000
+#define BOOT_ZERO_PAGE_GPA  0x7000
+#define BOOT_CMDLINE_GPA    0x20000
+#define BOOT_CMDLINE_MAX    4096 /* bytes including the NUL */
+#define BOOT_MPTABLE_GPA    0x9fc00
+#define BOOT_MPTABLE_SIZE   0x400
+#define BOOT_KERNEL_GPA	    0x100000
+
+/* vCPUs an MP table fits in its 1 KiB region (config.h caps --cpus to this). */
+#define BOOT_MPTABLE_CPUS_MAX 40
 
 enum boot_kind {
 	BOOT_KIND_NONE = 0,
 	BOOT_KIND_BZIMAGE, /* Linux x86 boot protocol, 32-bit entry, ESI = zero page */
-	BOOT_KIND_PVH,     /* ELF with a XEN_ELFNOTE_PHYS32_ENTRY note, EBX = start_info */
+	BOOT_KIND_PVH,	   /* ELF with a XEN_ELFNOTE_PHYS32_ENTRY note, EBX = start_info */
 };
 
 /* How the boot vCPU starts: 32-bit protected mode, flat segments, paging off. */
@@ -50,5 +55,58 @@ int boot_load(const struct guest_ram *ram, const char *kernel, const char *initr
 
 /* Write an MP 1.4 table (one processor per vCPU, an IOAPIC, ISA bus, interrupts). */
 int mptable_write(const struct guest_ram *ram, unsigned int cpus);
+
+/*
+ * Below: the per-protocol loaders over images already in memory (used by
+ * boot_load, unit tests and fuzz targets), and what the loaders share.
+ * Images are untrusted: every offset and size is checked against len.
+ */
+
+/* A file's bytes; name is only used in messages. data may be NULL when len is 0. */
+struct boot_image {
+	const char *name;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* The image's protocol judged from its headers; BOOT_KIND_NONE if neither. Silent. */
+enum boot_kind boot_identify(const struct boot_image *img);
+
+/* initrd may be NULL (no initrd); cmdline may be NULL (empty). */
+int bzimage_load(const struct guest_ram *ram, const struct boot_image *kernel,
+		 const struct boot_image *initrd, const char *cmdline, struct boot_entry *entry);
+int pvh_load(const struct guest_ram *ram, const struct boot_image *kernel,
+	     const struct boot_image *initrd, const char *cmdline, struct boot_entry *entry);
+
+/*
+ * Header checks without loading, silent: 0, or -ENOEXEC with *why saying what
+ * is wrong. pvh_find_entry also gives the 32-bit entry from the Xen note.
+ */
+int bzimage_check(const struct boot_image *img, const char **why);
+int pvh_find_entry(const struct boot_image *img, uint32_t *entry, const char **why);
+
+/* The guest physical memory map, identical for every protocol. */
+#define BOOT_E820_RAM	   1
+#define BOOT_E820_RESERVED 2
+#define BOOT_E820_MAX	   6
+
+struct boot_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
+
+/* Fills map (BOOT_E820_MAX entries); returns the count, or -EINVAL if RAM is below 2 MiB. */
+int boot_e820_map(const struct guest_ram *ram, struct boot_memmap_entry *map);
+
+/*
+ * Highest page-aligned GPA for `size` bytes in low RAM that starts at or
+ * above `floor` and ends at or below `limit` (exclusive). -ENOSPC if none.
+ */
+int boot_place_high(const struct guest_ram *ram, uint64_t size, uint64_t floor, uint64_t limit,
+		    uint64_t *gpa);
+
+/* Copies cmdline (NULL: empty) to BOOT_CMDLINE_GPA, cut to max_len bytes; returns bytes kept. */
+size_t boot_write_cmdline(const struct guest_ram *ram, const char *cmdline, size_t max_len);
 
 #endif /* VMM_BOOT_H */

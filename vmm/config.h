@@ -12,30 +12,31 @@
 
 #define CONFIG_MEMORY_MIN_MIB 16
 #define CONFIG_MEMORY_MAX_MIB (16 * 1024)
-#define CONFIG_CPUS_MAX       64
+#define CONFIG_CPUS_MAX	      40 /* what the 1 KiB MP table holds (BOOT_MPTABLE_CPUS_MAX) */
+#define CONFIG_TIMEOUT_MAX_S  (7 * 24 * 3600)
 
 struct vm_config {
-	char *kernel;       /* path, required */
-	char *initrd;       /* path or NULL */
-	char *append;       /* kernel command line or NULL */
-	uint64_t memory_mib; /* default 256 */
-	unsigned int cpus;  /* default 1 */
-	char *console;      /* console copy file or NULL */
-	char *log;          /* report log path or NULL */
+	char *kernel;		/* path, required */
+	char *initrd;		/* path or NULL */
+	char *append;		/* kernel command line or NULL */
+	uint64_t memory_mib;	/* default 256 */
+	unsigned int cpus;	/* default 1 */
+	char *console;		/* console copy file or NULL */
+	char *log;		/* report log path or NULL */
 	unsigned int timeout_s; /* 0: none */
-	char *config_file;  /* the --config file it came from, or NULL */
+	char *config_file;	/* the --config file it came from, or NULL */
 };
 
 /* Exit codes of `kasan-vmm run` (documented in README.md). */
 enum vmm_exit_code {
-	VMM_EXIT_OK = 0,            /* guest powered off; guest codes 0..119 pass through */
-	VMM_EXIT_ERROR = 1,         /* set-up or host failure */
-	VMM_EXIT_USAGE = 2,         /* bad command line, config or input file */
-	VMM_EXIT_REBOOT = 120,      /* the guest asked for a reboot */
+	VMM_EXIT_OK = 0,       /* guest powered off; guest codes 0..119 pass through */
+	VMM_EXIT_ERROR = 1,    /* set-up or host failure */
+	VMM_EXIT_USAGE = 2,    /* bad command line, config or input file */
+	VMM_EXIT_REBOOT = 120, /* the guest asked for a reboot */
 	VMM_EXIT_TRIPLE_FAULT = 121,
 	VMM_EXIT_EMULATION = 122,   /* KVM could not emulate an instruction / internal error */
 	VMM_EXIT_UNHANDLED = 123,   /* an exit reason kasan-vmm does not handle */
-	VMM_EXIT_TIMEOUT = 124,     /* --timeout elapsed (as timeout(1)) */
+	VMM_EXIT_TIMEOUT = 124,	    /* --timeout elapsed (as timeout(1)) */
 	VMM_EXIT_KASAN_PANIC = 125, /* fault=panic stopped the guest after a report */
 };
 
