@@ -49,6 +49,11 @@ struct opt {
 
 #define FIELD(f) offsetof(struct vm_config, f)
 
+static const char *const mode_names[] = {"generic", "tags", "off", NULL};
+static const char *const events_names[] = {"sync", "async", "asymm", NULL};
+static const char *const fault_names[] = {"report", "panic", "panic_on_write", NULL};
+static const char *const arm_names[] = {"all", "freed", "sampled", "adaptive", NULL};
+
 static const struct opt opts[] = {
     {"vm", "kernel", OPT_KERNEL, FIELD(kernel), 0, 0, 0, NULL, "FILE",
      "kernel: Linux bzImage or ELF with a PVH note (required)"},
@@ -63,6 +68,26 @@ static const struct opt opts[] = {
     {"vm", "log", OPT_FILE_OUT, FIELD(log), 0, 0, 0, NULL, "FILE", "KASAN report log"},
     {"vm", "timeout", OPT_UINT, FIELD(timeout_s), 0, CONFIG_TIMEOUT_MAX_S, 0, NULL, "S",
      "stop the guest after S seconds (0: never), exit 124"},
+    {"sanitizer", "mode", OPT_ENUM, FIELD(san_mode), 0, 0, SAN_GENERIC, mode_names, "MODE",
+     "generic (shadow, quarantine), tags (memory tags, stack ring) or off"},
+    {"sanitizer", "events", OPT_ENUM, FIELD(events), 0, 0, SAN_EVENTS_SYNC, events_names, "HOW",
+     "guest doorbell: sync (every event), async (batched), asymm (frees sync)"},
+    {"sanitizer", "fault", OPT_ENUM, FIELD(fault), 0, 0, SAN_FAULT_REPORT, fault_names, "WHAT",
+     "after a report: report (run on), panic, panic_on_write (stop, exit 125)"},
+    {"sanitizer", "multi_shot", OPT_BOOL, FIELD(multi_shot), 0, 1, 0, NULL, "BOOL",
+     "report every bug, not only the first (as KASAN)"},
+    {"sanitizer", "stacktrace", OPT_BOOL, FIELD(stacktrace), 0, 1, 1, NULL, "BOOL",
+     "keep allocation and free stacks"},
+    {"sanitizer", "stack_ring_size", OPT_UINT, FIELD(stack_ring_size), 16, 1u << 20, 32768, NULL,
+     "N", "tag mode stack ring entries"},
+    {"sanitizer", "quarantine", OPT_U64, FIELD(quarantine_mib), 0, CONFIG_MEMORY_MAX_MIB, 0, NULL,
+     "MiB", "quarantine of freed objects (0: RAM/32)"},
+    {"sanitizer", "page_alloc_sample", OPT_UINT, FIELD(page_alloc_sample), 1, 1u << 20, 1, NULL,
+     "N", "track 1 in N page allocations"},
+    {"sanitizer", "arm", OPT_ENUM, FIELD(arm), 0, 0, SAN_ARM_ALL, arm_names, "POLICY",
+     "trapped pages: all, freed, sampled or adaptive"},
+    {"sanitizer", "system_map", OPT_FILE_IN, FIELD(system_map), 0, 0, 0, NULL, "FILE",
+     "System.map of a Linux guest, for symbols"},
 };
 
 #define NR_OPTS	     (sizeof(opts) / sizeof(opts[0]))
@@ -434,7 +459,11 @@ static void print_help(FILE *out)
 	for (size_t i = 0; i < NR_OPTS; i++) {
 		snprintf(left, sizeof(left), "--%s %s", opts[i].name, opts[i].arg);
 		fprintf(out, "  %-22s [%s] %s", left, opts[i].section, opts[i].help);
-		if (!opt_is_string(&opts[i]) && opts[i].type != OPT_BOOL)
+		if (opts[i].type == OPT_ENUM)
+			fprintf(out, " (default %s)", opts[i].choices[opts[i].def]);
+		else if (opts[i].type == OPT_BOOL)
+			fprintf(out, " (default %s)", opts[i].def ? "on" : "off");
+		else if (!opt_is_string(&opts[i]))
 			fprintf(out, " (%llu..%llu, default %llu)", (unsigned long long)opts[i].min,
 				(unsigned long long)opts[i].max, (unsigned long long)opts[i].def);
 		fputc('\n', out);

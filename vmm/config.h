@@ -25,7 +25,24 @@ struct vm_config {
 	char *log;		/* report log path or NULL */
 	unsigned int timeout_s; /* 0: none */
 	char *config_file;	/* the --config file it came from, or NULL */
+
+	/* [sanitizer]: KASAN's knobs, named as KASAN names them where it has them */
+	unsigned int san_mode;		/* enum san_mode */
+	unsigned int events;		/* enum san_events: how the guest rings the doorbell */
+	unsigned int fault;		/* enum san_fault */
+	unsigned int multi_shot;	/* bool: report every bug, not just the first */
+	unsigned int stacktrace;	/* bool: collect alloc/free stacks */
+	unsigned int stack_ring_size;	/* tag mode stack ring entries */
+	uint64_t quarantine_mib;	/* generic quarantine cap; 0: RAM/32 */
+	unsigned int page_alloc_sample; /* track 1 in N page allocations (KASAN's sample) */
+	unsigned int arm;		/* enum san_arm: which poisoned pages trap */
+	char *system_map; /* Linux System.map for symbols (ELF kernels carry their own) */
 };
+
+enum san_mode { SAN_GENERIC, SAN_TAGS, SAN_OFF };
+enum san_events { SAN_EVENTS_SYNC, SAN_EVENTS_ASYNC, SAN_EVENTS_ASYMM };
+enum san_fault { SAN_FAULT_REPORT, SAN_FAULT_PANIC, SAN_FAULT_PANIC_ON_WRITE };
+enum san_arm { SAN_ARM_ALL, SAN_ARM_FREED, SAN_ARM_SAMPLED, SAN_ARM_ADAPTIVE };
 
 /* Exit codes of `kasan-vmm run` (documented in README.md). */
 enum vmm_exit_code {

@@ -215,6 +215,31 @@ static void test_shipped_testguest_ini(void **state)
 	config_free(&cfg);
 }
 
+/* [sanitizer] keys from a file, overridden from the command line. */
+static void test_sanitizer_keys(void **state)
+{
+	char path[PATH_MAX];
+	char *argv[] = {"run", "--config", path, "--fault", "panic", "--multi_shot", "off", NULL};
+	struct vm_config cfg;
+	char out[1024];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s",
+		 write_ini("san.ini", "[vm]\nkernel = k.elf\n[sanitizer]\nmode = tags\n"
+				      "events = asymm\nfault = report\nmulti_shot = on\n"
+				      "stack_ring_size = 1024\narm = adaptive\n"));
+	config_init(&cfg);
+	assert_int_equal(parse_capture(&cfg, ARGC(argv), argv, 2, out, sizeof(out)), 0);
+	assert_int_equal(cfg.san_mode, SAN_TAGS);
+	assert_int_equal(cfg.events, SAN_EVENTS_ASYMM);
+	assert_int_equal(cfg.fault, SAN_FAULT_PANIC);
+	assert_int_equal(cfg.multi_shot, 0);
+	assert_int_equal(cfg.stack_ring_size, 1024);
+	assert_int_equal(cfg.arm, SAN_ARM_ADAPTIVE);
+	assert_int_equal(cfg.stacktrace, 1); /* default */
+	config_free(&cfg);
+}
+
 static void test_help(void **state)
 {
 	char *argv[] = {"run", "--help", NULL};
@@ -302,8 +327,12 @@ static void test_reject_file(void **state)
 	} cases[] = {
 	    {"[vm]\nkernel = k.elf\nbogus = 1\n", "[vm] bogus: unknown key"},
 	    {"[vm]\nkernel = k.elf\n[other]\n", "unknown section '[other]'"},
-	    {"[sanitizer]\nmode = generic\n[vm]\nkernel = k.elf\n",
-	     "unknown section '[sanitizer]'"},
+	    {"[sanitizer]\nmode = purple\n[vm]\nkernel = k.elf\n",
+	     "[sanitizer] mode 'purple': not a valid choice"},
+	    {"[vm]\nkernel = k.elf\n[sanitizer]\nmulti_shot = maybe\n",
+	     "[sanitizer] multi_shot 'maybe': not a valid boolean"},
+	    {"[vm]\nkernel = k.elf\n[sanitizer]\nstack_ring_size = 1\n",
+	     "[sanitizer] stack_ring_size '1': must be between"},
 	    {"kernel = k.elf\n", "unknown key outside any section"},
 	    {"[vm]\nkernel = k.elf\nthis line has no equals sign\n", ":3: syntax error"},
 	    {"[vm]\nkernel = k.elf\nmemory = 1\n", "[vm] memory '1': must be between"},
@@ -360,6 +389,7 @@ int main(void)
 	    cmocka_unit_test(test_file_and_override_order),
 	    cmocka_unit_test(test_relative_paths),
 	    cmocka_unit_test(test_shipped_testguest_ini),
+	    cmocka_unit_test(test_sanitizer_keys),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_reject_cli_values),
 	    cmocka_unit_test(test_reject_cli_syntax),
