@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+#include "shadow/sanitizer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shadow/sanitizer_internal.h"
+
+static void fill_patterns(struct sanitizer *s)
+{
+	for (unsigned int i = 0; i < PATTERN_LEN; i++) {
+		s->slack_pat[i] = slack_byte(i);
+		s->free_pat[i] = free_byte(i);
+	}
+}
+
+static int init_parts(struct sanitizer *s)
+{
+	const struct sanitizer_config *c = &s->cfg;
+	uint64_t qbytes = c->quarantine_bytes ? c->quarantine_bytes : s->shadow.layout.total / 32;
+	uint32_t max_obj = c->max_objects ? c->max_objects : OBJECTS_DEFAULT_CAP;
+	int err;
+
+	err = depot_init(&s->depot, c->depot_bytes ? c->depot_bytes : DEPOT_DEFAULT_BYTES);
+	if (!err)
+		err = objects_init(&s->objects, max_obj);
+	if (!err)
+		err = caches_init(&s->caches);
+	if (!err)
+		err = quarantine_init(&s->quarantine, max_obj, qbytes);
+	if (!err)
+		err = page_owner_init(&s->page_owner, c->ram, c->nr_ram);
+	if (!err && c->mode == SANITIZER_TAGS)
+		err = tag_map_init(&s->tags, c->ram, c->nr_ram, c->tag_seed);
+	if (!err && c->mode == SANITIZER_TAGS)
+		err = stack_ring_init(&s->ring, c->stack_ring_size);
+	return err;
+}
+
+int sanitizer_create(struct sanitizer **out, const struct sanitizer_config *cfg,
+		     const struct sanitizer_ops *ops)
+{
+	struct sanitizer *s;
+	int err;
+
+	*out = NULL;
+	if (!cfg || !ops || !ops->virt_to_phys || !ops->read_phys || !ops->write_phys)
+		return -EINVAL;
+	if (!cfg->ram || cfg->nr_ram == 0 || cfg->nr_ram > SHADOW_MAX_RANGES)
+		return -EINVAL;
+	if (cfg->mode != SANITIZER_GENERIC && cfg->mode != SANITIZER_TAGS)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	memcpy(s->ram_copy, cfg->ram, cfg->nr_ram * sizeof(*cfg->ram));
+	s->cfg.ram = s->ram_copy;
+	s->ops = *ops;
+	fill_patterns(s);
+	err = shadow_map_init(&s->shadow, s->cfg.ram, s->cfg.nr_ram, ops->notify, ops->ctx);
+	if (!err)
+		err = init_parts(s);
+	if (!err)
+		err = -pthread_mutex_init(&s->lock, NULL);
+	if (err) {
+		sanitizer_destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+void sanitizer_destroy(struct sanitizer *s)
+{
+	if (!s)
+		return;
+	stack_ring_destroy(&s->ring);
+	tag_map_destroy(&s->tags);
+	page_owner_destroy(&s->page_owner);
+	quarantine_destroy(&s->quarantine);
+	caches_destroy(&s->caches);
+	objects_destroy(&s->objects);
+	depot_destroy(&s->depot);
+	shadow_map_destroy(&s->shadow);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void cache_create(struct sanitizer *s, const struct shadow_event *ev)
+{
+	struct shadow_cache *c = caches_add(&s->caches, ev->cache_id);
+
+	if (!c) {
+		s->st.caches_full++;
+		return;
+	}
+	/* an id may be reused after destroy: start afresh */
+	memcpy(c->name, ev->name, sizeof(c->name));
+	c->name[sizeof(c->name) - 1] = 0;
+	c->object_size = ev->size_req > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->size_req;
+	c->freeptr_offset = ev->freeptr_offset;
+	c->destroyed = false;
+	c->live = 0;
+}
+
+/*
+ * Destroying a cache twice is a use of the freed struct kmem_cache: Linux
+ * reports slab-use-after-free (Read) in kmem_cache_destroy, so we do too, at
+ * ev->addr (the kmem_cache pointer when the driver sends it). Destroying a
+ * cache with live objects is a SLUB error in Linux, not a KASAN report: it is
+ * only counted, and the objects stay tracked.
+ */
+static int cache_destroy(struct sanitizer *s, const struct shadow_event *ev)
+{
+	struct shadow_cache *c = caches_find(&s->caches, ev->cache_id);
+	uint32_t id;
+
+	if (!c)
+		return 0;
+	if (c->destroyed) {
+		id = ev->addr ? objects_containing(&s->objects, ev->addr) : 0;
+		report_event_bug(s, ev, REPORT_ACCESS, "slab-use-after-free", ev->addr, 1, false,
+				 id ? objects_get(&s->objects, id) : NULL);
+		return 1;
+	}
+	if (c->live)
+		s->st.cache_destroy_live++;
+	c->destroyed = true;
+	return 0;
+}
+
+static void module_load(struct sanitizer *s, const struct shadow_event *ev)
+{
+	struct shadow_module *m;
+
+	if (s->nr_modules >= SANITIZER_MAX_MODULES) {
+		s->st.modules_full++;
+		return;
+	}
+	m = &s->modules[s->nr_modules++];
+	memcpy(m->name, ev->name, sizeof(m->name));
+	m->name[sizeof(m->name) - 1] = 0;
+	m->base = ev->addr;
+	m->size = ev->size_req;
+}
+
+static void module_unload(struct sanitizer *s, const struct shadow_event *ev)
+{
+	for (unsigned int i = 0; i < s->nr_modules; i++) {
+		if (s->modules[i].base == ev->addr) {
+			s->modules[i] = s->modules[--s->nr_modules];
+			return;
+		}
+	}
+}
+
+/* call_rcu / queue_work: shift the aux stacks, newest first. */
+static void aux_stack(struct sanitizer *s, const struct shadow_event *ev)
+{
+	struct shadow_object *o =
+	    objects_get(&s->objects, objects_containing(&s->objects, ev->addr));
+
+	if (!o)
+		return;
+	depot_put(&s->depot, o->aux[1].handle);
+	o->aux[1] = o->aux[0];
+	o->aux[0] = (struct object_track){
+	    .time = ev->time,
+	    .pid = ev->pid,
+	    .cpu = ev->cpu,
+	    .handle = depot_save(&s->depot, ev->frames, ev->nr_frames, true),
+	};
+}
+
+int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev)
+{
+	int bugs = 0;
+
+	pthread_mutex_lock(&s->lock);
+	s->st.events++;
+	switch (ev->kind) {
+	case SHADOW_EV_CACHE_CREATE:
+		cache_create(s, ev);
+		break;
+	case SHADOW_EV_CACHE_DESTROY:
+		bugs = cache_destroy(s, ev);
+		break;
+	case SHADOW_EV_AUX_STACK:
+		aux_stack(s, ev);
+		break;
+	case SHADOW_EV_MODULE_LOAD:
+		module_load(s, ev);
+		break;
+	case SHADOW_EV_MODULE_UNLOAD:
+		module_unload(s, ev);
+		break;
+	default:
+		bugs = heap_apply(s, ev);
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return bugs;
+}
+
+bool sanitizer_check_access(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t size,
+			    bool is_write, const struct sanitizer_access *ctx)
+{
+	bool bad;
+
+	pthread_mutex_lock(&s->lock);
+	bad = check_access_locked(s, gpa, gva, size, is_write, ctx);
+	pthread_mutex_unlock(&s->lock);
+	return bad;
+}
+
+bool sanitizer_shadow_byte(struct sanitizer *s, uint64_t gpa, uint8_t *val)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = shadow_map_get(&s->shadow, gpa, val);
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+bool sanitizer_object_at(struct sanitizer *s, uint64_t gva, struct shadow_object *out)
+{
+	struct shadow_object *o;
+
+	pthread_mutex_lock(&s->lock);
+	o = objects_get(&s->objects, objects_containing(&s->objects, gva));
+	if (o)
+		*out = *o;
+	pthread_mutex_unlock(&s->lock);
+	return o != NULL;
+}
+
+bool sanitizer_module_find(struct sanitizer *s, uint64_t addr, struct shadow_module *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned int i = 0; i < s->nr_modules && !found; i++) {
+		if (addr >= s->modules[i].base && addr - s->modules[i].base < s->modules[i].size) {
+			*out = s->modules[i];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+size_t sanitizer_modules(struct sanitizer *s, struct shadow_module *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->nr_modules;
+	if (out && max)
+		memcpy(out, s->modules, (n < max ? n : max) * sizeof(*out));
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->st;
+	out->objects = s->objects.count;
+	out->quarantine_count = s->quarantine.count;
+	out->quarantine_bytes = s->quarantine.total;
+	depot_get_stats(&s->depot, &out->depot);
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host-side sanitizer state: generic shadow (by GPA), object and cache
+ * tables, stack depot, quarantine, page owner, and in tag mode the tag map
+ * and stack ring. paravirt/ feeds it validated events
+ * (sanitizer_apply_event), ept/ asks it about trapped accesses
+ * (sanitizer_check_access). Bugs become filled struct report_info values
+ * handed to the report sink; formatting is the sink's business.
+ *
+ * Locking: struct sanitizer has one mutex; every public function takes it,
+ * so apply and check may be called from several vCPU threads. The ops
+ * callbacks (and the report sink) run with the lock held: they must not call
+ * back into the sanitizer. Pointers inside a report_info (frames, cache name)
+ * are valid only during the sink call.
+ *
+ * Bounds (a guest flood degrades detection, never the host): objects
+ * (max_objects, default 1M), caches (CACHES_MAX), modules
+ * (SANITIZER_MAX_MODULES), depot memory (depot_bytes, default 32 MiB),
+ * quarantine bytes (default RAM/32), stack ring entries (default 32768).
+ *
+ * Guest memory writes (write_patterns): the slack canary at alloc and the
+ * free fill at free are written into guest memory when the event is applied.
+ * That is only safe if the guest cannot use the object between the event and
+ * its application (events applied synchronously at the doorbell, or all
+ * vCPUs stopped while rings drain). Leave write_patterns off otherwise.
+ */
+#ifndef SHADOW_SANITIZER_H
+#define SHADOW_SANITIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shadow/depot.h"
+#include "shadow/event.h"
+#include "shadow/objects.h"
+#include "shadow/report.h"
+#include "shadow/shadow_map.h"
+
+#define SANITIZER_MAX_MODULES 512
+
+enum sanitizer_mode {
+	SANITIZER_GENERIC = 0,
+	SANITIZER_TAGS, /* also keeps the tag map and the stack ring */
+};
+
+struct sanitizer_config {
+	const struct shadow_ram_range *ram; /* guest RAM ranges, sorted */
+	unsigned int nr_ram;
+	enum sanitizer_mode mode;
+	uint64_t quarantine_bytes; /* 0: RAM / 32 */
+	uint64_t depot_bytes;	   /* 0: DEPOT_DEFAULT_BYTES */
+	uint32_t max_objects;	   /* 0: OBJECTS_DEFAULT_CAP */
+	uint32_t stack_ring_size;  /* 0: 32768 */
+	bool multi_shot;	   /* false: only the first report reaches the sink */
+	bool write_patterns;	   /* slack canary + free fill in guest memory (see above) */
+	uint64_t vmemmap_base;	   /* struct page array (64-byte entries); 0: unknown */
+	uint64_t vmalloc_start;	   /* [start, end): reports say "vmalloc virtual mapping" */
+	uint64_t vmalloc_end;
+	uint64_t tag_seed;	    /* tag mode RNG seed; 0: fixed default */
+	const char *kernel_release; /* copied into every report; may be NULL */
+	const char *hardware_name;
+};
+
+/* What the VMM provides. All but report/notify are required. */
+struct sanitizer_ops {
+	void *ctx;
+	/* GVA -> GPA through the guest page tables or the direct map. */
+	bool (*virt_to_phys)(void *ctx, uint64_t gva, uint64_t *gpa);
+	/* Guest RAM through the always-RW alias; false if not RAM. */
+	bool (*read_phys)(void *ctx, uint64_t gpa, void *buf, size_t len);
+	bool (*write_phys)(void *ctx, uint64_t gpa, const void *buf, size_t len);
+	/* A guest page became poisoned / clean (per page, only on change). */
+	shadow_notify_fn notify;
+	/* The report sink. */
+	void (*report)(void *ctx, const struct report_info *r);
+};
+
+/* The trapped access's context, from the vCPU and the unwinder. */
+struct sanitizer_access {
+	uint32_t cpu;
+	uint32_t pid;
+	char comm[SHADOW_COMM_LEN];
+	uint64_t ip;
+	uint32_t nr_frames;
+	const uint64_t *frames; /* innermost first */
+};
+
+struct sanitizer_stats {
+	uint64_t events;
+	uint64_t reports;	     /* handed to the sink */
+	uint64_t reports_suppressed; /* found while !multi_shot after the first */
+	uint64_t objects;	     /* tracked now, live + quarantined */
+	uint64_t untracked;	     /* allocations not tracked: object table full */
+	uint64_t stale_dropped;	     /* live objects overlapped by a new allocation */
+	uint64_t unknown_frees;	     /* frees of untracked addresses */
+	uint64_t bad_ranges;	     /* events whose memory was not (mapped) RAM */
+	uint64_t cache_destroy_live; /* caches destroyed with live objects */
+	uint64_t caches_full;
+	uint64_t modules_full;
+	uint64_t quarantine_count, quarantine_bytes, quarantine_evicted;
+	struct depot_stats depot;
+};
+
+struct shadow_module {
+	char name[SHADOW_NAME_LEN];
+	uint64_t base;
+	uint64_t size;
+};
+
+struct sanitizer;
+
+/* 0 and *out set, or -EINVAL (bad config/ops) / -ENOMEM. */
+int sanitizer_create(struct sanitizer **out, const struct sanitizer_config *cfg,
+		     const struct sanitizer_ops *ops);
+void sanitizer_destroy(struct sanitizer *s);
+
+/* Apply one event; returns the number of bugs it revealed (reported or not). */
+int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev);
+
+/*
+ * Judge a trapped access of `size` bytes at gva (gpa: its translation). Returns
+ * true if any byte is poisoned; then a report was built for the first bad
+ * byte and handed to the sink (unless suppressed by multi_shot).
+ */
+bool sanitizer_check_access(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t size,
+			    bool is_write, const struct sanitizer_access *ctx);
+
+/* Current shadow byte of a GPA (tests, ept); false if not RAM. */
+bool sanitizer_shadow_byte(struct sanitizer *s, uint64_t gpa, uint8_t *val);
+/* Copy of the tracked object whose extent holds gva; false if none. */
+bool sanitizer_object_at(struct sanitizer *s, uint64_t gva, struct shadow_object *out);
+
+/* The loaded module containing addr (for symbolization); false if none. */
+bool sanitizer_module_find(struct sanitizer *s, uint64_t addr, struct shadow_module *out);
+/* Copy up to max loaded modules; returns how many are loaded. */
+size_t sanitizer_modules(struct sanitizer *s, struct shadow_module *out, size_t max);
+
+void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out);
+
+#endif /* SHADOW_SANITIZER_H */

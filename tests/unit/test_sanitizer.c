@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sanitizer over a fake guest: 1 MiB of RAM behind a direct map at
+ * DMAP, plus a two-page "vmalloc" mapping whose pages are not contiguous.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "shadow/sanitizer.h"
+
+#define RAM    (1u << 20)
+#define DMAP   0xffff888000000000ull
+#define VMAP   0xffffc90000000000ull
+#define VPAGE0 0x80000ull /* GPAs backing the two vmalloc pages */
+#define VPAGE1 0x20000ull
+#define CACHE  7 /* "kmalloc-32", freelist word at 16 */
+
+struct fake {
+	uint8_t ram[RAM];
+	unsigned int nreports, notes;
+	struct report_info last; /* pointers inside are dead after the sink */
+	uint64_t last_frame0, last_alloc_frame0;
+	char cache_name[SHADOW_NAME_LEN];
+};
+
+static struct fake *g;
+
+static bool v2p(void *ctx, uint64_t gva, uint64_t *gpa)
+{
+	(void)ctx;
+	if (gva >= DMAP && gva - DMAP < RAM) {
+		*gpa = gva - DMAP;
+		return true;
+	}
+	if (gva >= VMAP && gva - VMAP < 2 * 4096) {
+		*gpa = (gva - VMAP < 4096 ? VPAGE0 : VPAGE1) + (gva & 4095);
+		return true;
+	}
+	return false;
+}
+
+static bool rd(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	struct fake *f = ctx;
+
+	if (gpa >= RAM || len > RAM - gpa)
+		return false;
+	memcpy(buf, f->ram + gpa, len);
+	return true;
+}
+
+static bool wr(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+	struct fake *f = ctx;
+
+	if (gpa >= RAM || len > RAM - gpa)
+		return false;
+	memcpy(f->ram + gpa, buf, len);
+	return true;
+}
+
+static void note(void *ctx, uint64_t gpa_page, bool poisoned)
+{
+	(void)gpa_page;
+	(void)poisoned;
+	((struct fake *)ctx)->notes++;
+}
+
+static void sink(void *ctx, const struct report_info *r)
+{
+	struct fake *f = ctx;
+
+	f->nreports++;
+	f->last = *r;
+	f->last_frame0 = r->nr_frames ? r->frames[0] : 0;
+	f->last_alloc_frame0 = r->alloc.nr_frames ? r->alloc.frames[0] : 0;
+	snprintf(f->cache_name, sizeof(f->cache_name), "%s", r->cache_name ? r->cache_name : "");
+}
+
+static struct sanitizer *make(uint64_t quarantine, bool multi_shot, enum sanitizer_mode mode)
+{
+	static const struct shadow_ram_range ram = {0, RAM};
+	struct sanitizer_config cfg = {
+	    .ram = &ram,
+	    .nr_ram = 1,
+	    .mode = mode,
+	    .quarantine_bytes = quarantine,
+	    .max_objects = 1024,
+	    .multi_shot = multi_shot,
+	    .write_patterns = true,
+	    .vmemmap_base = 0xffffea0000000000ull,
+	    .vmalloc_start = VMAP,
+	    .vmalloc_end = VMAP + (1ull << 30),
+	    .kernel_release = "testguest",
+	    .hardware_name = "kasan-vmm",
+	};
+	struct sanitizer_ops ops = {
+	    .virt_to_phys = v2p, .read_phys = rd, .write_phys = wr, .notify = note, .report = sink};
+	struct sanitizer *s;
+
+	memset(g, 0, sizeof(*g));
+	ops.ctx = g;
+	assert_int_equal(sanitizer_create(&s, &cfg, &ops), 0);
+	return s;
+}
+
+static int ev(struct sanitizer *s, enum shadow_event_kind kind, uint64_t addr, uint64_t req,
+	      uint64_t alloc, uint32_t cache, uint64_t caller)
+{
+	struct shadow_event e = {.kind = kind,
+				 .pid = 42,
+				 .cpu = 1,
+				 .time = 1000,
+				 .addr = addr,
+				 .size_req = req,
+				 .size_alloc = alloc,
+				 .cache_id = cache,
+				 .freeptr_offset = 16,
+				 .nr_frames = 2};
+
+	strcpy(e.comm, "insmod");
+	strcpy(e.name, "kmalloc-32");
+	e.frames[0] = caller;
+	e.frames[1] = 0xffffffff81000000ull;
+	return sanitizer_apply_event(s, &e);
+}
+
+static int ev_ex(struct sanitizer *s, struct shadow_event *e)
+{
+	e->pid = 42;
+	e->nr_frames = 1;
+	e->frames[0] = 0xffffffff81999999ull;
+	return sanitizer_apply_event(s, e);
+}
+
+static uint8_t sb(struct sanitizer *s, uint64_t gva)
+{
+	uint64_t gpa;
+	uint8_t v = 0xAA;
+
+	assert_true(v2p(NULL, gva, &gpa));
+	assert_true(sanitizer_shadow_byte(s, gpa, &v));
+	return v;
+}
+
+static bool access_at(struct sanitizer *s, uint64_t gva, uint64_t size, bool is_write)
+{
+	static const uint64_t frames[] = {0xffffffffc0001234ull, 0xffffffff81000010ull};
+	struct sanitizer_access a = {
+	    .cpu = 0, .pid = 7, .comm = "kunit", .ip = frames[0], .nr_frames = 2, .frames = frames};
+	uint64_t gpa;
+
+	assert_true(v2p(NULL, gva, &gpa));
+	return sanitizer_check_access(s, gpa, gva, size, is_write, &a);
+}
+
+static struct sanitizer *with_cache(uint64_t quarantine, bool multi_shot)
+{
+	struct sanitizer *s = make(quarantine, multi_shot, SANITIZER_GENERIC);
+
+	ev(s, SHADOW_EV_CACHE_CREATE, 0, 32, 0, CACHE, 0);
+	return s;
+}
+
+#define OBJ (DMAP + 0x10000)
+
+static void test_alloc_free_shadow(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct shadow_object o;
+	uint8_t word[8];
+
+	(void)state;
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 13, 32, CACHE, 0x1), 0);
+	assert_int_equal(sb(s, OBJ), 0x00);
+	assert_int_equal(sb(s, OBJ + 8), 0x05);
+	assert_int_equal(sb(s, OBJ + 16), 0xFC);
+	assert_int_equal(sb(s, OBJ + 24), 0xFC);
+	assert_int_equal(sb(s, OBJ + 32), 0x00);
+	assert_true(g->notes >= 1);
+	/* the slack holds the canary, the object itself is untouched */
+	assert_int_equal(g->ram[0x10000 + 12], 0);
+	assert_int_not_equal(g->ram[0x10000 + 13], 0);
+	assert_true(sanitizer_object_at(s, OBJ + 31, &o));
+	assert_int_equal(o.start, OBJ);
+	assert_int_equal(o.state, OBJ_LIVE);
+
+	memcpy(word, g->ram + 0x10000 + 16, 8);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2), 0);
+	assert_int_equal(sb(s, OBJ), 0xFA);
+	assert_int_equal(sb(s, OBJ + 8), 0xFB);
+	assert_int_equal(sb(s, OBJ + 24), 0xFB);
+	assert_true(sanitizer_object_at(s, OBJ, &o));
+	assert_int_equal(o.state, OBJ_FREED);
+	/* freed body filled, except the freelist word at 16 */
+	assert_int_not_equal(g->ram[0x10000], 0);
+	assert_int_not_equal(g->ram[0x10000 + 15], g->ram[0x10000 + 16]); /* fill != canary */
+	assert_memory_equal(g->ram + 0x10000 + 16, word, 8);
+	assert_int_not_equal(g->ram[0x10000 + 24], word[0]);
+	assert_int_equal(g->nreports, 0);
+	sanitizer_destroy(s);
+}
+
+static void test_double_free(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 16, 32, CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, 0, 0x3), 1);
+	assert_int_equal(g->nreports, 1);
+	assert_int_equal(g->last.kind, REPORT_DOUBLE_FREE);
+	assert_int_equal(g->last.addr, OBJ);
+	assert_int_equal(g->last.pid, 42);
+	assert_string_equal(g->last.comm, "insmod");
+	assert_int_equal(g->last_frame0, 0x3);
+	assert_true(g->last.has_object);
+	assert_int_equal(g->last.obj_start, OBJ);
+	assert_int_equal(g->last.obj_size, 16);
+	assert_string_equal(g->cache_name, "kmalloc-32");
+	assert_int_equal(g->last.cache_object_size, 32);
+	assert_true(g->last.obj_freed);
+	assert_true(g->last.alloc.present && g->last.alloc.valid);
+	assert_int_equal(g->last_alloc_frame0, 0x1);
+	assert_true(g->last.free.present && g->last.free.valid);
+	assert_int_equal(g->last.free.nr_frames, 2);
+	assert_true(g->last.has_page);
+	assert_int_equal(g->last.pfn, 0x10);
+	assert_int_equal(g->last.page_struct_addr, 0xffffea0000000000ull + 0x10 * 64);
+	sanitizer_destroy(s);
+}
+
+static void test_invalid_frees(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+
+	(void)state;
+	ev(s, SHADOW_EV_CACHE_CREATE, 0, 64, 0, CACHE + 1, 0);
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 16, 32, CACHE, 0x1);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ + 1, 0, 0, CACHE, 0x3), 1);
+	assert_int_equal(g->last.kind, REPORT_INVALID_FREE);
+	assert_int_equal(g->last.addr, OBJ + 1);
+	assert_int_equal(g->last.obj_start, OBJ);
+	assert_false(g->last.obj_freed);
+	assert_false(g->last.free.present); /* a live object has no current free */
+	/* wrong cache, and a slab object freed as a large kmalloc */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE + 1, 0x3), 1);
+	assert_int_equal(g->last.kind, REPORT_INVALID_FREE);
+	assert_int_equal(ev(s, SHADOW_EV_KFREE_LARGE, OBJ, 0, 0, 0, 0x3), 1);
+	assert_int_equal(g->last.kind, REPORT_INVALID_FREE);
+	assert_int_equal(g->nreports, 3);
+	/* none of that freed it */
+	assert_int_equal(sb(s, OBJ), 0);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, 0, 0x2), 0);
+	sanitizer_destroy(s);
+}
+
+static void test_slack_corruption_at_free(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 13, 32, CACHE, 0x1);
+	g->ram[0x10000 + 15] = 0x41; /* guest writes 2 bytes past the end */
+	g->ram[0x10000 + 16] = 0x42;
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2), 1);
+	assert_int_equal(g->last.kind, REPORT_ACCESS);
+	assert_string_equal(g->last.bug_type, "slab-out-of-bounds");
+	assert_true(g->last.is_write);
+	assert_int_equal(g->last.addr, OBJ + 15);
+	assert_int_equal(g->last.access_size, 2);
+	assert_int_equal(g->last.obj_start, OBJ);
+	assert_false(g->last.obj_freed);
+	assert_int_equal(g->last_frame0, 0x2); /* found in the free path */
+	/* the free went ahead */
+	assert_int_equal(sb(s, OBJ), 0xFA);
+	sanitizer_destroy(s);
+}
+
+static void test_ksize_disables_canary(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 13, 32, CACHE, 0x1);
+	assert_int_equal(ev(s, SHADOW_EV_KSIZE, OBJ, 0, 0, 0, 0x5), 0);
+	assert_int_equal(sb(s, OBJ + 8), 0);
+	assert_int_equal(sb(s, OBJ + 24), 0);
+	g->ram[0x10000 + 20] = 1; /* legal now */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2), 0);
+	/* ksize of a freed object reads it */
+	assert_int_equal(ev(s, SHADOW_EV_KSIZE, OBJ, 0, 0, 0, 0x5), 1);
+	assert_int_equal(g->last.kind, REPORT_ACCESS);
+	assert_null(g->last.bug_type); /* classified from shadow 0xFA */
+	assert_int_equal(g->last.access_size, 1);
+	assert_false(g->last.is_write);
+	assert_int_equal(g->last.rows[2][0], 0xFA);
+	sanitizer_destroy(s);
+}
+
+static void test_write_after_free_found_at_realloc(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	memset(g->ram + 0x10000 + 16, 0x77, 8); /* allocator's freelist word: fine */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x1), 0);
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	memset(g->ram + 0x10000 + 4, 0, 4); /* use after free: a 4-byte write */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x9), 1);
+	assert_int_equal(g->last.kind, REPORT_ACCESS);
+	assert_string_equal(g->last.bug_type, "slab-use-after-free");
+	assert_true(g->last.is_write);
+	assert_int_equal(g->last.addr, OBJ + 4);
+	assert_int_equal(g->last.access_size, 4);
+	assert_true(g->last.obj_freed);
+	assert_true(g->last.free.valid);
+	assert_int_equal(g->last_frame0, 0x9);
+	/* the new object is live and accessible */
+	assert_int_equal(sb(s, OBJ), 0);
+	/* kzalloc-style zeroing of a freed object is not a bug */
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	memset(g->ram + 0x10000, 0, 32);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x1), 0);
+	assert_int_equal(g->nreports, 1);
+	sanitizer_destroy(s);
+}
+
+static void test_check_access(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	uint64_t col;
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 13, 32, CACHE, 0x1);
+	assert_false(access_at(s, OBJ, 8, false));
+	assert_false(access_at(s, OBJ + 8, 5, false));
+	assert_true(access_at(s, OBJ + 8, 8, true));
+	assert_int_equal(g->last.kind, REPORT_ACCESS);
+	assert_null(g->last.bug_type);
+	assert_int_equal(g->last.addr, OBJ + 8);
+	assert_int_equal(g->last.first_bad_addr, OBJ + 13);
+	assert_int_equal(g->last.access_size, 8);
+	assert_true(g->last.is_write);
+	assert_int_equal(g->last.pid, 7);
+	assert_int_equal(g->last_frame0, 0xffffffffc0001234ull);
+	assert_int_equal(g->last.obj_start, OBJ);
+	assert_false(g->last.free.present);
+	assert_string_equal(g->last.kernel_release, "testguest");
+	/* rows: 128-byte aligned, buggy row in the middle */
+	assert_int_equal(g->last.row_addr, (OBJ & ~127ull) - 256);
+	col = ((OBJ + 13) - (OBJ & ~127ull)) / 8;
+	assert_int_equal(g->last.rows[2][col], 0x05);
+	assert_int_equal(g->last.rows[2][col + 1], 0xFC);
+	assert_int_equal(g->last.rows[2][col - 1], 0x00);
+	/* use after free */
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	assert_true(access_at(s, OBJ + 4, 1, false));
+	assert_true(g->last.obj_freed);
+	assert_true(g->last.free.valid);
+	assert_int_equal(g->last.first_bad_addr, OBJ + 4);
+	assert_int_equal(g->nreports, 2);
+	sanitizer_destroy(s);
+}
+
+static void test_single_shot(void **state)
+{
+	struct sanitizer *s = with_cache(0, false);
+	struct sanitizer_stats st;
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 13, 32, CACHE, 0x1);
+	assert_true(access_at(s, OBJ + 13, 1, false));
+	assert_true(access_at(s, OBJ + 14, 1, false)); /* still bad, not reported */
+	assert_int_equal(g->nreports, 1);
+	sanitizer_get_stats(s, &st);
+	assert_int_equal(st.reports, 1);
+	assert_int_equal(st.reports_suppressed, 1);
+	sanitizer_destroy(s);
+}
+
+static void test_quarantine_eviction(void **state)
+{
+	struct sanitizer *s = with_cache(64, true);
+	struct sanitizer_stats st;
+	struct shadow_object o;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		ev(s, SHADOW_EV_SLAB_ALLOC, OBJ + i * 32, 32, 32, CACHE, 0x1);
+	for (int i = 0; i < 3; i++)
+		ev(s, SHADOW_EV_SLAB_FREE, OBJ + i * 32, 0, 0, CACHE, 0x2);
+	sanitizer_get_stats(s, &st);
+	assert_int_equal(st.quarantine_bytes, 64);
+	assert_int_equal(st.quarantine_count, 2);
+	assert_int_equal(st.quarantine_evicted, 1);
+	assert_int_equal(st.objects, 2);
+	/* the oldest is forgotten: plain "free" shadow, no free meta */
+	assert_false(sanitizer_object_at(s, OBJ, &o));
+	assert_int_equal(sb(s, OBJ), 0xFB);
+	assert_int_equal(sb(s, OBJ + 32), 0xFA);
+	/* the shadow alone still proves a double free */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x3), 1);
+	assert_int_equal(g->last.kind, REPORT_DOUBLE_FREE);
+	assert_false(g->last.has_object);
+	sanitizer_destroy(s);
+}
+
+static void test_kmalloc_large(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	const uint64_t big = DMAP + 0x40000;
+
+	(void)state;
+	ev(s, SHADOW_EV_KMALLOC_LARGE, big, 5001, 8192, 0, 0x1);
+	assert_int_equal(sb(s, big + 4992), 0x00);
+	assert_int_equal(sb(s, big + 5000), 0x01);
+	assert_int_equal(sb(s, big + 5008), 0xFE);
+	assert_int_equal(sb(s, big + 8184), 0xFE);
+	assert_true(access_at(s, big + 5001, 1, false));
+	assert_null(g->last.cache_name); /* page-backed */
+	assert_true(g->last.page_alloc.present);
+	assert_int_equal(ev(s, SHADOW_EV_KFREE_LARGE, big + 1, 0, 0, 0, 0x3), 1);
+	assert_int_equal(g->last.kind, REPORT_INVALID_FREE);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, big, 0, 0, 0, 0x2), 0); /* kfree() */
+	assert_int_equal(sb(s, big), 0xFF);
+	assert_int_equal(sb(s, big + 8184), 0xFF);
+	assert_int_equal(ev(s, SHADOW_EV_KFREE_LARGE, big, 0, 0, 0, 0x3), 1);
+	assert_int_equal(g->last.kind, REPORT_DOUBLE_FREE);
+	assert_true(g->last.page_free.present);
+	sanitizer_destroy(s);
+}
+
+static void test_pages_and_vmalloc(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct shadow_event e = {
+	    .kind = SHADOW_EV_PAGE_FREE, .pfn = 0x30, .order = 1, .addr = DMAP + 0x30000};
+
+	(void)state;
+	ev_ex(s, &e);
+	assert_int_equal(sb(s, DMAP + 0x31FF8), 0xFF);
+	assert_true(access_at(s, DMAP + 0x30100, 8, false));
+	assert_true(g->last.page_free.present);
+	assert_true(g->last.page_freed);
+	e.kind = SHADOW_EV_PAGE_ALLOC;
+	ev_ex(s, &e);
+	assert_int_equal(sb(s, DMAP + 0x31FF8), 0x00);
+	assert_false(access_at(s, DMAP + 0x30100, 8, false));
+
+	/* vmalloc: two pages, not contiguous in GPA */
+	ev(s, SHADOW_EV_VMALLOC, VMAP, 5000, 8192, 0, 0x1);
+	assert_int_equal(sb(s, VMAP + 4096), 0x00);
+	assert_int_equal(sb(s, VMAP + 5000), 0xF8);
+	assert_false(access_at(s, VMAP + 4090, 16, false)); /* crosses the page */
+	assert_true(access_at(s, VMAP + 4996, 8, true));
+	assert_int_equal(g->last.first_bad_addr, VMAP + 5000);
+	assert_true(g->last.is_vmalloc);
+	assert_false(g->last.has_object);
+	e = (struct shadow_event){.kind = SHADOW_EV_VFREE, .addr = VMAP};
+	ev_ex(s, &e);
+	assert_int_equal(sb(s, VMAP), 0xF8);
+	sanitizer_destroy(s);
+}
+
+static void test_krealloc(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct shadow_event e = {.kind = SHADOW_EV_KREALLOC,
+				 .old_addr = OBJ,
+				 .addr = OBJ,
+				 .size_req = 8,
+				 .size_alloc = 32,
+				 .cache_id = CACHE};
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 24, 32, CACHE, 0x1);
+	assert_int_equal(ev_ex(s, &e), 0); /* shrink in place */
+	assert_int_equal(sb(s, OBJ + 8), 0xFC);
+	assert_true(access_at(s, OBJ + 8, 1, false));
+	e.addr = OBJ + 0x100; /* move */
+	e.size_req = 30;
+	assert_int_equal(ev_ex(s, &e), 0);
+	assert_int_equal(sb(s, OBJ), 0xFA);
+	assert_int_equal(sb(s, OBJ + 0x100 + 24), 0x06);
+	e.old_addr = OBJ; /* krealloc of the freed object */
+	e.addr = 0;
+	assert_int_equal(ev_ex(s, &e), 1);
+	assert_int_equal(g->last.addr, OBJ);
+	assert_int_equal(g->last.access_size, 1);
+	assert_true(g->last.obj_freed);
+	sanitizer_destroy(s);
+}
+
+static void test_caches_aux_modules(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct shadow_event e = {.kind = SHADOW_EV_MODULE_LOAD,
+				 .addr = 0xffffffffc0000000ull,
+				 .size_req = 0x5000,
+				 .name = "kasan_test"};
+	struct shadow_module m;
+	struct sanitizer_stats st;
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x1);
+	ev(s, SHADOW_EV_AUX_STACK, OBJ + 3, 0, 0, 0, 0xAA);
+	ev(s, SHADOW_EV_AUX_STACK, OBJ, 0, 0, 0, 0xBB);
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	assert_true(access_at(s, OBJ, 8, false));
+	assert_true(g->last.aux1.present);
+	assert_true(g->last.aux2.present);
+	assert_int_equal(g->last.aux1.frames == NULL, 0);
+	/* destroy with live objects: counted, not reported; twice: reported */
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ + 64, 32, 32, CACHE, 0x1);
+	assert_int_equal(ev(s, SHADOW_EV_CACHE_DESTROY, 0, 0, 0, CACHE, 0x4), 0);
+	sanitizer_get_stats(s, &st);
+	assert_int_equal(st.cache_destroy_live, 1);
+	assert_int_equal(ev(s, SHADOW_EV_CACHE_DESTROY, 0, 0, 0, CACHE, 0x4), 1);
+	assert_string_equal(g->last.bug_type, "slab-use-after-free");
+	assert_int_equal(g->last_frame0, 0x4);
+
+	ev_ex(s, &e);
+	assert_true(sanitizer_module_find(s, 0xffffffffc0001234ull, &m));
+	assert_string_equal(m.name, "kasan_test");
+	assert_int_equal(sanitizer_modules(s, NULL, 0), 1);
+	e.kind = SHADOW_EV_MODULE_UNLOAD;
+	ev_ex(s, &e);
+	assert_false(sanitizer_module_find(s, 0xffffffffc0001234ull, &m));
+	sanitizer_destroy(s);
+}
+
+static void test_tag_mode(void **state)
+{
+	struct sanitizer *s = make(0, true, SANITIZER_TAGS);
+	const uint64_t tagged = (OBJ & ~(0xFFull << 56)) | (0x2Bull << 56);
+	uint64_t gpa = OBJ - DMAP;
+	struct sanitizer_access a = {.pid = 1};
+
+	(void)state;
+	ev(s, SHADOW_EV_CACHE_CREATE, 0, 32, 0, CACHE, 0);
+	ev(s, SHADOW_EV_SLAB_ALLOC, tagged, 16, 32, CACHE, 0x1);
+	assert_false(sanitizer_check_access(s, gpa, tagged, 16, false, &a));
+	/* past the end: the ring finds the allocation first */
+	assert_true(sanitizer_check_access(s, gpa + 16, tagged + 16, 1, false, &a));
+	assert_string_equal(g->last.bug_type, "slab-out-of-bounds");
+	assert_true(g->last.tags);
+	assert_int_equal(g->last.ptr_tag, 0x2B);
+	assert_int_equal(g->last.mem_tag, 0xFE);
+	assert_int_equal(g->last.first_bad_addr, OBJ + 16);
+	assert_true(g->last.alloc.present);
+	/* a pointer with another tag matches nothing in the ring */
+	assert_true(sanitizer_check_access(s, gpa, tagged ^ (1ull << 56), 8, false, &a));
+	assert_string_equal(g->last.bug_type, "invalid-access");
+	assert_int_equal(g->last.mem_tag, 0x2B);
+	ev(s, SHADOW_EV_SLAB_FREE, tagged, 0, 0, CACHE, 0x2);
+	assert_true(sanitizer_check_access(s, gpa, tagged, 8, false, &a));
+	assert_string_equal(g->last.bug_type, "slab-use-after-free");
+	assert_true(g->last.free.present);
+	assert_true(g->last.alloc.present);
+	assert_int_equal(g->last.mem_tag, 0xFE); /* freed */
+	sanitizer_destroy(s);
+}
+
+static void test_bad_config(void **state)
+{
+	struct sanitizer_config cfg = {0};
+	struct sanitizer_ops ops = {0};
+	struct sanitizer *s;
+
+	(void)state;
+	assert_int_equal(sanitizer_create(&s, &cfg, &ops), -EINVAL);
+	assert_null(s);
+}
+
+/* Replay of alloc/free pairs: the number the bench will measure (ASan build here). */
+static void test_replay_throughput(void **state)
+{
+	enum { N = 400000, LIVE = 4096 };
+	struct sanitizer *s = make(RAM / 32, true, SANITIZER_GENERIC);
+	struct shadow_event e = {
+	    .cache_id = CACHE, .size_req = 24, .size_alloc = 32, .nr_frames = 8};
+	struct sanitizer_stats st;
+	struct timespec t0, t1;
+	double secs;
+
+	(void)state;
+	e.kind = SHADOW_EV_CACHE_CREATE;
+	sanitizer_apply_event(s, &e);
+	for (int i = 0; i < 8; i++)
+		e.frames[i] = 0xffffffff81000000ull + (uint64_t)i * 64;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint32_t i = 0; i < N; i++) {
+		e.kind = (i / LIVE) % 2 ? SHADOW_EV_SLAB_FREE : SHADOW_EV_SLAB_ALLOC;
+		e.addr = DMAP + 0x20000 + (uint64_t)(i % LIVE) * 32;
+		e.frames[0] = 0xffffffff82000000ull + (i % 64); /* 64 distinct stacks */
+		assert_int_equal(sanitizer_apply_event(s, &e), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	sanitizer_get_stats(s, &st);
+	printf("# replay: %.0f events/s (sanitized build), depot %lu records\n", N / secs,
+	       (unsigned long)st.depot.records);
+	assert_int_equal(g->nreports, 0);
+	assert_true(st.depot.records <= 64 + 1);
+	sanitizer_destroy(s);
+}
+
+static int setup(void **state)
+{
+	static struct fake f;
+
+	(void)state;
+	g = &f;
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_alloc_free_shadow),
+	    cmocka_unit_test(test_double_free),
+	    cmocka_unit_test(test_invalid_frees),
+	    cmocka_unit_test(test_slack_corruption_at_free),
+	    cmocka_unit_test(test_ksize_disables_canary),
+	    cmocka_unit_test(test_write_after_free_found_at_realloc),
+	    cmocka_unit_test(test_check_access),
+	    cmocka_unit_test(test_single_shot),
+	    cmocka_unit_test(test_quarantine_eviction),
+	    cmocka_unit_test(test_kmalloc_large),
+	    cmocka_unit_test(test_pages_and_vmalloc),
+	    cmocka_unit_test(test_krealloc),
+	    cmocka_unit_test(test_caches_aux_modules),
+	    cmocka_unit_test(test_tag_mode),
+	    cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test(test_replay_throughput),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
