@@ -66,6 +66,8 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libkvmm.a | $(DEPS_STAMP)
 
 # ---- test guest ----
 include tests/guest/guest.mk
+-include tests/fuzz/fuzz.mk
+-include tests/bench/bench.mk
 
 # ---- tests ----
 # The stock Debian bzImage/vmlinux that unit tests check the loaders against

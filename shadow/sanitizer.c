@@ -72,6 +72,20 @@ int sanitizer_create(struct sanitizer **out, const struct sanitizer_config *cfg,
 	return 0;
 }
 
+void sanitizer_set_layout(struct sanitizer *s, uint64_t vmemmap_base, uint64_t vmalloc_start,
+			  uint64_t vmalloc_end, const char *release)
+{
+	pthread_mutex_lock(&s->lock);
+	if (release)
+		s->cfg.kernel_release = release;
+	s->cfg.vmemmap_base = vmemmap_base;
+	if (vmalloc_start < vmalloc_end) {
+		s->cfg.vmalloc_start = vmalloc_start;
+		s->cfg.vmalloc_end = vmalloc_end;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void sanitizer_destroy(struct sanitizer *s)
 {
 	if (!s)

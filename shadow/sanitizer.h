@@ -138,4 +138,11 @@ size_t sanitizer_modules(struct sanitizer *s, struct shadow_module *out, size_t 
 
 void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out);
 
+/*
+ * What the guest told at registration: where struct pages and vmalloc live,
+ * and its release string (must outlive s; NULL keeps the current one).
+ */
+void sanitizer_set_layout(struct sanitizer *s, uint64_t vmemmap_base, uint64_t vmalloc_start,
+			  uint64_t vmalloc_end, const char *release);
+
 #endif /* SHADOW_SANITIZER_H */

@@ -19,7 +19,7 @@
 
 struct guest_ram {
 	uint8_t *alias; /* host alias, read-write, covers `size` bytes */
-	uint64_t size;  /* total RAM bytes */
+	uint64_t size;	/* total RAM bytes */
 };
 
 /* Bytes of RAM below the hole. */

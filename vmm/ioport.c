@@ -8,6 +8,7 @@
 
 #include "paravirt/kasan_vmm_abi.h"
 #include "vmm/log.h"
+#include "vmm/sanitize.h"
 #include "vmm/uart.h"
 #include "vmm/vm.h"
 
@@ -68,6 +69,13 @@ bool ioport_handle(struct vcpu *vcpu, uint16_t port, bool is_write, uint8_t *dat
 		if (is_write)
 			guest_exit(vcpu, io_value(data, size));
 		else
+			memset(data, 0, size);
+		return true;
+	}
+	if (port == KV_PORT_DOORBELL && vm->san) {
+		if (is_write && size == 4)
+			san_doorbell(vcpu, io_value(data, size));
+		else if (!is_write)
 			memset(data, 0, size);
 		return true;
 	}

@@ -5,15 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shadow/report.h"
+#include "shadow/report.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: kasan-vmm run --kernel FILE [options]   boot a guest (see run --help)\n"
-		"       kasan-vmm --help\n");
+	fprintf(
+	    out,
+	    "usage: kasan-vmm run --kernel FILE [options]   boot a guest (see run --help)\n"
+	    "       kasan-vmm report LOG                    reports in LOG by title, with counts\n"
+	    "       kasan-vmm --help\n");
 }
 
 static int cmd_run(int argc, char **argv)
@@ -49,6 +53,27 @@ static int cmd_run(int argc, char **argv)
 	return code;
 }
 
+/* Summarize a report log: one line per distinct title, most frequent first. */
+static int cmd_report(int argc, char **argv)
+{
+	FILE *in;
+	int n;
+
+	if (argc != 2) {
+		fprintf(stderr, "kasan-vmm: usage: kasan-vmm report LOG\n");
+		return VMM_EXIT_USAGE;
+	}
+	in = fopen(argv[1], "r");
+	if (!in) {
+		fprintf(stderr, "kasan-vmm: report log %s: %s\n", argv[1], strerror(errno));
+		return VMM_EXIT_USAGE;
+	}
+	n = report_summarize(in, stdout);
+	fclose(in);
+	printf("%d report(s)\n", n < 0 ? 0 : n);
+	return n < 0 ? VMM_EXIT_ERROR : VMM_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -61,6 +86,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return cmd_report(argc - 1, argv + 1);
 	fprintf(stderr, "kasan-vmm: unknown command '%s' (try --help)\n", argv[1]);
 	return VMM_EXIT_USAGE;
 }

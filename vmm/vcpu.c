@@ -13,10 +13,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ept/ept.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mmu.h"
 #include "vmm/kvm_compat.h"
 #include "vmm/log.h"
+#include "vmm/sanitize.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL     SIGUSR1
@@ -146,6 +148,8 @@ int vcpu_create(struct vm *vm, int index)
 		pr_err("vCPU %d: mmap kvm_run: %s", index, strerror(errno));
 		return -errno;
 	}
+	if (vm->ept)
+		ept_vcpu_init(vm->ept, (unsigned int)index, vcpu->run);
 	ret = vcpu_set_cpuid(vcpu);
 	if (!ret)
 		ret = vcpu_set_msrs_fpu(vcpu);
@@ -282,14 +286,19 @@ static void vcpu_dispatch(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vm *vm = vcpu->vm;
+	struct ept_exit x = {.vcpu = (unsigned int)vcpu->index, .vcpu_fd = vcpu->fd, .run = run};
 	char where[160];
 
+	if (vm->ept && ept_handle_exit(vm->ept, &x))
+		return;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu_handle_io(vcpu);
+		san_on_exit(vcpu);
 		return;
 	case KVM_EXIT_MMIO:
 		vcpu_handle_mmio(vcpu);
+		san_on_exit(vcpu);
 		return;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC; resume and wait there */

@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ept/ept.h"
 #include "vmm/boot.h"
 #include "vmm/cpuid.h"
 #include "vmm/kvm_compat.h"
 #include "vmm/log.h"
+#include "vmm/sanitize.h"
 #include "vmm/uart.h"
 #include "vmm/vm.h"
 
@@ -68,12 +70,39 @@ static int vm_check_caps(struct vm *vm)
 	return 0;
 }
 
+static void ept_log_line(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	log_msg((enum log_level)level, "%s", msg);
+}
+
+/* ept registers guest RAM with KVM (fixed-size memslots) and owns page arming. */
+static int vm_setup_ept(struct vm *vm, uint64_t low)
+{
+	struct ept_config ec = {
+	    .kvm_fd = vm->kvm_fd,
+	    .vm_fd = vm->vm_fd,
+	    .kvm_map = vm->kvm_map,
+	    .alias = vm->ram.alias,
+	    .ranges = {{.gpa = 0, .size = low, .offset = 0}},
+	    .nr_ranges = 1,
+	    .nr_vcpus = vm->cfg->cpus,
+	    .nr_memslots = vm->probe.nr_memslots,
+	    .log = ept_log_line,
+	};
+
+	if (vm->ram.size > low) {
+		ec.ranges[1] = (struct ept_ram_range){GUEST_RAM_HIGH_GPA, vm->ram.size - low, low};
+		ec.nr_ranges = 2;
+	}
+	return ept_create(&ec, &vm->ept);
+}
+
 /* Guest RAM: one memfd, mapped once for KVM and once as the VMM's read-write alias. */
 static int vm_setup_ram(struct vm *vm)
 {
 	uint64_t size = vm->cfg->memory_mib << 20;
 	uint64_t low = size < GUEST_RAM_LOW_MAX ? size : GUEST_RAM_LOW_MAX;
-	struct kvm_userspace_memory_region slot = {0};
 
 	vm->mem_fd = memfd_create("kasan-vmm-ram", MFD_CLOEXEC);
 	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, size) < 0) {
@@ -92,25 +121,7 @@ static int vm_setup_ram(struct vm *vm)
 	madvise(vm->kvm_map, size, MADV_NOHUGEPAGE);
 	madvise(vm->ram.alias, size, MADV_NOHUGEPAGE);
 
-	slot.slot = 0;
-	slot.guest_phys_addr = 0;
-	slot.memory_size = low;
-	slot.userspace_addr = (uintptr_t)vm->kvm_map;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
-		pr_err("guest RAM: memslot 0: %s", strerror(errno));
-		return -errno;
-	}
-	if (size > low) {
-		slot.slot = 1;
-		slot.guest_phys_addr = GUEST_RAM_HIGH_GPA;
-		slot.memory_size = size - low;
-		slot.userspace_addr = (uintptr_t)vm->kvm_map + low;
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
-			pr_err("guest RAM: memslot 1: %s", strerror(errno));
-			return -errno;
-		}
-	}
-	return 0;
+	return vm_setup_ept(vm, low);
 }
 
 /*
@@ -188,6 +199,14 @@ static int vm_setup_cpuid(struct vm *vm)
 	}
 	cleared = cpuid_filter(vm->cpuid, vm->probe.cannot_run);
 	cpuid_finish(vm->cpuid);
+	if (vm->san) {
+		int ret = san_add_cpuid(vm->san, vm->cpuid, CPUID_CAPACITY);
+
+		if (ret) {
+			pr_err("cpuid: adding the kasan-vmm leaves: %s", strerror(-ret));
+			return ret;
+		}
+	}
 	pr_info("cpuid: %d feature bits hidden from the guest", cleared);
 	return 0;
 }
@@ -251,6 +270,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	ret = vm_setup_irqchip(vm);
 	if (!ret)
 		ret = vm_setup_ram(vm);
+	if (!ret && cfg->san_mode != SAN_OFF)
+		ret = san_create(vm, &vm->san);
 	if (!ret)
 		ret = vm_setup_cpuid(vm);
 	if (ret)
@@ -354,6 +375,10 @@ int vm_wait(struct vm *vm)
 		}
 	}
 	uart_stop(vm->uart);
+	if (vm->san) {
+		san_finish(vm->san);
+		san_print_stats(vm->san);
+	}
 	return vm->exit_code;
 }
 
@@ -363,7 +388,9 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	uart_destroy(vm->uart);
+	san_destroy(vm->san);
 	free(vm->cpuid);
+	ept_destroy(vm->ept);
 	if (vm->ram.alias && vm->ram.alias != MAP_FAILED)
 		munmap(vm->ram.alias, vm->ram.size);
 	if (vm->kvm_map && vm->kvm_map != MAP_FAILED)

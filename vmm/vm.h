@@ -16,6 +16,8 @@
 #include "vmm/guest_ram.h"
 
 struct uart;
+struct ept;
+struct san;
 
 /* What the host's KVM was found to do (vmm/probe.c). */
 struct host_probe {
@@ -46,13 +48,15 @@ struct vm {
 	int mem_fd;	      /* memfd backing guest RAM */
 	uint8_t *kvm_map;     /* mapping registered with KVM (may be protected for traps) */
 	struct guest_ram ram; /* ram.alias: always read-write mapping of the same memfd */
+	struct ept *ept;      /* guest RAM memslots, page arming and traps (ept/) */
 
 	struct kvm_cpuid2 *cpuid; /* filtered, shared by all vCPUs before per-vCPU tweaks */
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 
 	struct uart *uart;
-	int console_fd; /* console copy file, or -1 */
+	struct san *san; /* NULL with --mode off */
+	int console_fd;	 /* console copy file, or -1 */
 
 	/* How the run ends: the first vCPU (or the timer) to set `stopping` wins. */
 	atomic_bool stopping;

@@ -8,6 +8,8 @@
 #include "apic.h"
 #include "bootinfo.h"
 #include "idt.h"
+#include "kasan_vmm.h"
+#include "mm/mm.h"
 #include "mmu.h"
 #include "printf.h"
 #include "serial.h"
@@ -22,6 +24,7 @@ extern const struct testcase __start_testcases[], __stop_testcases[];
 
 noreturn void guest_exit(int code)
 {
+	kv_drain(); /* kasan-vmm applies what is pending before the power-off */
 	outb(KV_PORT_EXIT, (u8)code);
 	for (;;) /* in case the VMM ignores the port */
 		asm volatile("cli; hlt");
@@ -99,6 +102,7 @@ void kmain(u32 start_info_pa);
 void kmain(u32 start_info_pa)
 {
 	char sel[TEST_ARG_MAX];
+	struct kv_task *boot_task;
 	int failed;
 
 	smp_early_init();
@@ -114,9 +118,18 @@ void kmain(u32 start_info_pa)
 	mmu_init();
 	tsc_calibrate();
 	smp_init();
+	page_alloc_init();
+	kv_init((u64)vmemmap); /* rings before the first allocator event */
+	kmem_cache_init();
+	exercise_boot();
 	if (cmdline_get("kasan_test", sel, sizeof(sel)) < 0)
 		strscpy(sel, "all", sizeof(sel));
+	garbage_start();
+	boot_task = kv_task_switch(&kv_test_task);
 	failed = run_tests(sel);
+	kv_task_switch(boot_task);
+	garbage_finish();
+	kv_finish();
 	printf("testguest: %d test(s) failed, powering off\n", failed);
 	guest_exit(failed ? MIN(failed, EXIT_TESTS_MAX) : EXIT_OK);
 }

@@ -16,6 +16,7 @@ struct cpu {
 	void (*work_fn)(void *); /* set by smp_call_on, cleared by the CPU that runs it */
 	void *work_arg;
 	u32 work_done;
+	void *current_task; /* kasan_vmm.c: struct kv_task this CPU runs (kasan-vmm reads it) */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -114,6 +114,19 @@ char *strchr(const char *s, int c)
 	}
 }
 
+char *strrchr(const char *s, int c)
+{
+	const char *last = NULL;
+
+	FORCE_FRAME();
+	for (;; s++) {
+		if (*s == (char)c)
+			last = s;
+		if (!*s)
+			return (char *)last;
+	}
+}
+
 long strscpy(char *dst, const char *src, size_t size)
 {
 	size_t i;

@@ -19,6 +19,7 @@ size_t strnlen(const char *s, size_t max);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
+char *strrchr(const char *s, int c);
 /* Copies at most size-1 chars, always terminates; returns the length or -1 if truncated. */
 long strscpy(char *dst, const char *src, size_t size);
 

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Just enough x86 decoding to tell a locked read-modify-write (lock prefix,
+ * or xchg with a memory operand, which locks implicitly) from a plain access.
+ * KVM splits those into a read exit and a write exit (or fails the write), so
+ * ept must see them coming at the read to keep them atomic.
+ */
+#include "ept/ept_internal.h"
+
+static bool legacy_prefix(uint8_t b)
+{
+	switch (b) {
+	case 0xf0: /* lock */
+	case 0xf2:
+	case 0xf3:
+	case 0x2e:
+	case 0x36:
+	case 0x3e:
+	case 0x26:
+	case 0x64:
+	case 0x65:
+	case 0x66:
+	case 0x67:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool ept_insn_is_locked_rmw(const uint8_t *insn, unsigned int len)
+{
+	bool lock = false;
+	unsigned int i = 0;
+
+	while (i < len && i < 14 && legacy_prefix(insn[i])) {
+		lock |= insn[i] == 0xf0;
+		i++;
+	}
+	if (lock)
+		return true; /* lock is only valid on RMW instructions with a memory destination */
+	if (i < len && (insn[i] & 0xf0) == 0x40)
+		i++; /* REX */
+	if (i + 1 >= len)
+		return false;
+	/* xchg r/m, r (86 /r, 87 /r) with a memory operand (modrm.mod != 3) */
+	return (insn[i] == 0x86 || insn[i] == 0x87) && (insn[i + 1] >> 6) != 3;
+}

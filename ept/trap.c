@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Exits caused by armed pages. An MMIO exit on an armed page is judged and
+ * then completed through the always-RW alias; on a page that is no longer
+ * armed it is completed without judgement (stale). What plain completion
+ * cannot do goes through a single step with the page briefly open:
+ *  - locked read-modify-write, seen at its read exit (decoded): the page is
+ *    opened before KVM resumes, so KVM's emulator finishes the write with a
+ *    real cmpxchg on guest memory (retrying the instruction if it lost a race)
+ *    and the instruction is atomic for every vCPU. A locked RMW not decoded
+ *    in time fails emulation right after its read exit: it is stepped then.
+ *  - instruction fetch from an armed page (emulation failure): stepped, not
+ *    judged (a fetch is not a data access).
+ * While a page is open for a step (a few tens of microseconds), other vCPUs
+ * access it without a trap: that is the detection window.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "ept/ept_internal.h"
+
+#define STEP_RETRIES 4
+
+struct trap_regs {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	const struct kvm_regs *r;
+	const struct kvm_sregs *s;
+};
+
+static int fetch_regs(struct ept *ept, const struct ept_exit *x, struct trap_regs *tr)
+{
+	if (ept->sync_regs && (x->run->kvm_valid_regs & KVM_SYNC_X86_SREGS)) {
+		tr->r = &x->run->s.regs.regs;
+		tr->s = &x->run->s.regs.sregs;
+		return 0;
+	}
+	if (ioctl(x->vcpu_fd, KVM_GET_REGS, &tr->regs) < 0 ||
+	    ioctl(x->vcpu_fd, KVM_GET_SREGS, &tr->sregs) < 0)
+		return -errno;
+	tr->r = &tr->regs;
+	tr->s = &tr->sregs;
+	return 0;
+}
+
+static uint8_t *alias_at(struct ept *ept, uint64_t page, uint64_t gpa)
+{
+	return ept->cfg.alias + (page << EPT_PAGE_SHIFT) + (gpa & (EPT_PAGE_SIZE - 1));
+}
+
+/* Guest-physical page of a linear code address, cached per vCPU by (cr3, page). */
+static uint64_t code_gpa(struct ept_vcpu *v, int fd, uint64_t cr3, uint64_t lin)
+{
+	struct kvm_translation t = {.linear_address = lin & ~(EPT_PAGE_SIZE - 1)};
+
+	if (v->code_lin == t.linear_address && v->code_cr3 == cr3 && v->code_gpa != UINT64_MAX)
+		return v->code_gpa | (lin & (EPT_PAGE_SIZE - 1));
+	if (ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return UINT64_MAX;
+	v->code_cr3 = cr3;
+	v->code_lin = t.linear_address;
+	v->code_gpa = t.physical_address & ~(EPT_PAGE_SIZE - 1);
+	return v->code_gpa | (lin & (EPT_PAGE_SIZE - 1));
+}
+
+/* Up to 15 instruction bytes at rip, from the alias; returns how many. */
+static unsigned int read_insn(struct ept *ept, struct ept_vcpu *v, int fd,
+			      const struct trap_regs *tr, uint8_t *buf)
+{
+	uint64_t rip = tr->r->rip + tr->s->cs.base;
+	unsigned int n = 0;
+
+	while (n < 15) {
+		uint64_t gpa = code_gpa(v, fd, tr->s->cr3, rip + n);
+		uint64_t page = gpa == UINT64_MAX ? UINT64_MAX : ept_gpa_to_page(ept, gpa);
+		unsigned int chunk = EPT_PAGE_SIZE - (gpa & (EPT_PAGE_SIZE - 1));
+
+		if (page == UINT64_MAX)
+			break;
+		if (chunk > 15 - n)
+			chunk = 15 - n;
+		memcpy(buf + n, alias_at(ept, page, gpa), chunk);
+		n += chunk;
+	}
+	return n;
+}
+
+/* Single-copy atomic for aligned 1/2/4/8-byte accesses, as the hardware would be. */
+static void complete_access(struct kvm_run *run, uint8_t *host)
+{
+	uint32_t len = run->mmio.len;
+	bool aligned = !((uintptr_t)host & (len - 1)) && !(len & (len - 1));
+	uint64_t v = 0;
+
+	if (run->mmio.is_write) {
+		memcpy(&v, run->mmio.data, len);
+		if (aligned && len == 8)
+			__atomic_store_n((uint64_t *)host, v, __ATOMIC_SEQ_CST);
+		else if (aligned && len == 4)
+			__atomic_store_n((uint32_t *)host, (uint32_t)v, __ATOMIC_SEQ_CST);
+		else if (aligned && len == 2)
+			__atomic_store_n((uint16_t *)host, (uint16_t)v, __ATOMIC_SEQ_CST);
+		else
+			memcpy(host, run->mmio.data, len);
+		return;
+	}
+	if (aligned && len == 8)
+		v = __atomic_load_n((uint64_t *)host, __ATOMIC_SEQ_CST);
+	else if (aligned && len == 4)
+		v = __atomic_load_n((uint32_t *)host, __ATOMIC_SEQ_CST);
+	else if (aligned && len == 2)
+		v = __atomic_load_n((uint16_t *)host, __ATOMIC_SEQ_CST);
+	else
+		memcpy(&v, host, len);
+	memcpy(run->mmio.data, &v, len);
+}
+
+static bool step_begin(struct ept *ept, struct ept_vcpu *v, int fd, uint64_t page, uint64_t rip)
+{
+	struct kvm_guest_debug dbg = {.control = ept->debug_flags};
+
+	if (v->nr_step_pages >= EPT_STEP_MAX_PAGES)
+		return false;
+	if (!v->stepping && ioctl(fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		ept_log(ept, 1, "ept: KVM_SET_GUEST_DEBUG (single step): %s", strerror(errno));
+		return false;
+	}
+	ept_suspend_page(ept, page);
+	v->step_pages[v->nr_step_pages++] = page;
+	if (!v->stepping) {
+		v->stepping = true;
+		v->step_rip = rip;
+		v->step_tries = 0;
+	}
+	return true;
+}
+
+/* The debug exit of our single step: close the pages again, unless the instruction restarted. */
+static bool step_end(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x)
+{
+	struct kvm_guest_debug dbg = {.control = 0};
+	struct trap_regs tr;
+
+	if (!v->stepping)
+		return false;
+	if (fetch_regs(ept, x, &tr) == 0 && tr.r->rip == v->step_rip &&
+	    ++v->step_tries < STEP_RETRIES)
+		return true; /* lost a cmpxchg race, or rep: step again with the page open */
+	for (unsigned int i = 0; i < v->nr_step_pages; i++)
+		ept_resume_page(ept, v->step_pages[i]);
+	v->nr_step_pages = 0;
+	v->stepping = false;
+	if (ioctl(x->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		ept_log(ept, 1, "ept: clearing guest debug: %s", strerror(errno));
+	atomic_fetch_add(&ept->st.stepped, 1);
+	return true;
+}
+
+static enum ept_verdict judge(struct ept *ept, const struct ept_access *a)
+{
+	enum ept_verdict vd = ept->cfg.judge ? ept->cfg.judge(ept->cfg.judge_ctx, a) : EPT_ALLOW;
+
+	if (vd == EPT_ALLOW)
+		atomic_fetch_add(&ept->st.allowed, 1);
+	else if (vd == EPT_REPORT_AND_COMPLETE)
+		atomic_fetch_add(&ept->st.reported, 1);
+	else
+		atomic_fetch_add(&ept->st.stopped, 1);
+	return vd;
+}
+
+static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
+			 uint64_t page, uint8_t *host)
+{
+	struct kvm_run *run = x->run;
+	uint64_t t0 = ept_now_ns();
+	struct trap_regs tr;
+	struct ept_access a = {.vcpu = x->vcpu,
+			       .vcpu_fd = x->vcpu_fd,
+			       .gpa = run->mmio.phys_addr,
+			       .len = run->mmio.len,
+			       .is_write = run->mmio.is_write};
+	uint8_t insn[16];
+
+	if (fetch_regs(ept, x, &tr) == 0) {
+		a.rip = tr.r->rip;
+		a.regs = tr.r;
+		a.sregs = tr.s;
+		if (!a.is_write && !ept->cfg.no_rmw_decode)
+			a.is_rmw =
+			    ept_insn_is_locked_rmw(insn, read_insn(ept, v, x->vcpu_fd, &tr, insn));
+	}
+	a.is_write |= a.is_rmw;
+	if (judge(ept, &a) == EPT_STOP) {
+		v->inflight_page = 0;
+		return true;
+	}
+	complete_access(run, host);
+	v->inflight_page = 0;
+	if (a.is_rmw && step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
+		atomic_fetch_add(&ept->st.rmw, 1);
+	} else {
+		v->inflight_page = page + 1;
+		v->inflight_rip = a.rip;
+	}
+	ept_heat_trap(ept, v, page, t0, ept_now_ns());
+	return true;
+}
+
+static bool handle_mmio(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x)
+{
+	struct kvm_run *run = x->run;
+	uint64_t gpa = run->mmio.phys_addr;
+	uint32_t len = run->mmio.len;
+	uint64_t page = ept_gpa_to_page(ept, gpa);
+
+	v->retried_rip = 0;
+	if (page == UINT64_MAX || !len || len > 8 || ept_gpa_to_page(ept, gpa + len - 1) != page) {
+		v->inflight_page = 0;
+		return false; /* not RAM: a device's */
+	}
+	if (ept_armed_bit(ept, page))
+		return handle_armed(ept, v, x, page, alias_at(ept, page, gpa));
+	/* Disarmed since KVM decided to exit, or a memslot being replaced: just complete. */
+	complete_access(run, alias_at(ept, page, gpa));
+	atomic_fetch_add(&ept->st.stale, 1);
+	v->inflight_page = 0;
+	return true;
+}
+
+/* Armed pages holding the instruction at rip (it may cross a page). */
+static bool step_fetch(struct ept *ept, struct ept_vcpu *v, int fd, const struct trap_regs *tr)
+{
+	uint64_t rip = tr->r->rip + tr->s->cs.base;
+	bool any = false;
+
+	for (uint64_t lin = rip; lin < rip + 15; lin = (lin | (EPT_PAGE_SIZE - 1)) + 1) {
+		uint64_t gpa = code_gpa(v, fd, tr->s->cr3, lin);
+		uint64_t page = gpa == UINT64_MAX ? UINT64_MAX : ept_gpa_to_page(ept, gpa);
+
+		if (page != UINT64_MAX && ept_armed_bit(ept, page))
+			any |= step_begin(ept, v, fd, page, tr->r->rip);
+	}
+	if (any)
+		atomic_fetch_add(&ept->st.fetch, 1);
+
+	return any;
+}
+
+static bool handle_emulation_failure(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x)
+{
+	uint64_t inflight = v->inflight_page;
+	struct trap_regs tr;
+
+	v->inflight_page = 0;
+	if (x->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION || fetch_regs(ept, x, &tr))
+		return false;
+	/* The write half of an access already judged at its read exit (an RMW). */
+	if (inflight && tr.r->rip == v->inflight_rip &&
+	    step_begin(ept, v, x->vcpu_fd, inflight - 1, tr.r->rip)) {
+		atomic_fetch_add(&ept->st.rmw, 1);
+		return true;
+	}
+	if (step_fetch(ept, v, x->vcpu_fd, &tr))
+		return true;
+	/* A fetch may have hit a memslot being replaced: retry once. */
+	if (ept->mech != EPT_MECH_MPROTECT && v->retried_rip != tr.r->rip) {
+		v->retried_rip = tr.r->rip;
+		return true;
+	}
+	return false;
+}
+
+bool ept_handle_exit(struct ept *ept, const struct ept_exit *x)
+{
+	struct ept_vcpu *v;
+
+	if (!ept || x->vcpu >= ept->cfg.nr_vcpus)
+		return false;
+	v = &ept->vcpus[x->vcpu];
+	switch (x->run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		return handle_mmio(ept, v, x);
+	case KVM_EXIT_INTERNAL_ERROR:
+		return handle_emulation_failure(ept, v, x);
+	case KVM_EXIT_DEBUG:
+		return step_end(ept, v, x);
+	default:
+		v->inflight_page = 0;
+		return false;
+	}
+}

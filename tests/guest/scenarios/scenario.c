@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Expectation lines and mode detection shared by the KASAN bug scenarios. */
+#include "scenario.h"
+
+static const char *const access_names[] = {
+    [KV_READ] = "Read",
+    [KV_WRITE] = "Write",
+    [KV_FREE] = "Free",
+};
+
+void expect_report(const char *bug, enum kv_access acc, size_t size, const void *obj,
+		   size_t obj_size)
+{
+	printf("# kasan-vmm expects: %s %s %zu\n", bug, access_names[acc], size);
+	printf("# kasan-vmm object: 0x%lx size %zu\n", (unsigned long)obj, obj_size);
+}
+
+void expect_none(void)
+{
+	printf("# kasan-vmm expects: none\n");
+}
+
+/*
+ * The ABI has no tag-mode feature bit yet (KV_FEAT_TAGS is requested from the
+ * ABI owner); until it exists every run is generic and the tag-only cases
+ * report themselves as skipped.
+ */
+bool scenario_tag_mode(void)
+{
+#ifdef KV_FEAT_TAGS
+	u32 a, b, c, d;
+
+	cpuid(KV_CPUID_LEAF, 0, &a, &b, &c, &d);
+	if (b != KV_CPUID_SIG_EBX || c != KV_CPUID_SIG_ECX)
+		return false;
+	cpuid(KV_CPUID_LEAF_CONFIG, 0, &a, &b, &c, &d);
+	return (a & KV_FEAT_TAGS) != 0;
+#else
+	return false;
+#endif
+}
+
+size_t uaf_write_len_avoiding_freeptr(struct kmem_cache *s, size_t off, size_t len)
+{
+	size_t fp = kmem_cache_freeptr_offset(s);
+
+	if (fp == KV_FREEPTR_NONE || off + len <= fp || off >= fp + sizeof(void *))
+		return len;
+	return fp > off ? fp - off : 0;
+}
