@@ -248,6 +248,14 @@ static bool step_fetch(struct ept *ept, struct ept_vcpu *v, int fd, const struct
 	return any;
 }
 
+static bool rip_is_locked_rmw(struct ept *ept, struct ept_vcpu *v, int fd,
+			      const struct trap_regs *tr)
+{
+	uint8_t insn[16];
+
+	return ept_insn_is_locked_rmw(insn, read_insn(ept, v, fd, tr, insn));
+}
+
 static bool handle_emulation_failure(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x)
 {
 	uint64_t inflight = v->inflight_page;
@@ -264,8 +272,14 @@ static bool handle_emulation_failure(struct ept *ept, struct ept_vcpu *v, const 
 	}
 	if (step_fetch(ept, v, x->vcpu_fd, &tr))
 		return true;
-	/* A fetch may have hit a memslot being replaced: retry once. */
-	if (ept->mech != EPT_MECH_MPROTECT && v->retried_rip != tr.r->rip) {
+	/*
+	 * Retry once: a fetch may have hit a memslot being replaced, or a locked
+	 * RMW read the page while another vCPU's step had it open and found it
+	 * closed again at its write (nothing was written back; it restarts and
+	 * traps at its read).
+	 */
+	if (v->retried_rip != tr.r->rip &&
+	    (ept->mech != EPT_MECH_MPROTECT || rip_is_locked_rmw(ept, v, x->vcpu_fd, &tr))) {
 		v->retried_rip = tr.r->rip;
 		return true;
 	}

@@ -358,10 +358,18 @@ static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct a
 static int check_slack(struct sanitizer *s, const struct shadow_event *ev, struct shadow_object *o)
 {
 	struct piece_arg a = {.pat = s->slack_pat};
+	uint64_t lo = o->size_req, hi = o->size_alloc, fp = freeptr_of(s, o);
 
-	if (!(o->flags & OBJ_F_CANARY) || (o->flags & OBJ_F_KSIZED))
+	if (!(o->flags & OBJ_F_CANARY) || (o->flags & (OBJ_F_KSIZED | OBJ_F_SLACK_REPORTED)))
 		return 0;
-	scan(s, o->start, o->start + o->size_req, o->size_alloc - o->size_req, &a);
+	/* The allocator may store its freelist word in the slack before the free event. */
+	if (fp != CACHE_NO_FREEPTR && fp + 8 > lo && fp < hi) {
+		if (fp > lo)
+			scan(s, o->start, o->start + lo, fp - lo, &a);
+		lo = fp + 8;
+	}
+	if (hi > lo)
+		scan(s, o->start, o->start + lo, hi - lo, &a);
 	if (!a.bad)
 		return 0;
 	report_event_bug(s, ev, REPORT_ACCESS, "slab-out-of-bounds", o->start + a.first,

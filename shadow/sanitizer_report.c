@@ -228,6 +228,18 @@ static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t b
 	r->obj_freed = res.first == RING_HIT_FREE;
 }
 
+/*
+ * A trapped write into an object's slack was just reported: the canary
+ * check at free would report the same bug again without the precise stack.
+ */
+static void note_slack_write(struct sanitizer *s, uint64_t bad_gva)
+{
+	struct shadow_object *o = objects_get(&s->objects, objects_containing(&s->objects, bad_gva));
+
+	if (o && o->state != OBJ_FREED && bad_gva >= o->start + o->size_req)
+		o->flags |= OBJ_F_SLACK_REPORTED;
+}
+
 bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t size,
 			 bool is_write, const struct sanitizer_access *ctx)
 {
@@ -254,5 +266,7 @@ bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64
 	}
 	report_describe(s, &r, s->cfg.mode == SANITIZER_TAGS ? tag_reset(gva) : gva, NULL);
 	report_emit(s, &r);
+	if (is_write)
+		note_slack_write(s, bad_gva);
 	return true;
 }

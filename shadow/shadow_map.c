@@ -123,7 +123,7 @@ static uint64_t page_gpa(const struct shadow_map *m, uint64_t page)
 	return 0;
 }
 
-static void page_count_update(struct shadow_map *m, uint64_t page, unsigned int count)
+static void page_count_update(struct shadow_map *m, uint64_t page, unsigned int count, uint8_t val)
 {
 	unsigned int old = m->page_dirty[page];
 
@@ -131,7 +131,7 @@ static void page_count_update(struct shadow_map *m, uint64_t page, unsigned int 
 		return;
 	m->page_dirty[page] = (uint16_t)count;
 	if (m->notify && (old == 0) != (count == 0))
-		m->notify(m->notify_ctx, page_gpa(m, page), count != 0);
+		m->notify(m->notify_ctx, page_gpa(m, page), count != 0, count ? val : 0);
 }
 
 /* Write shadow[s, e) (dense shadow indices inside one guest page) = val. */
@@ -144,7 +144,7 @@ static void set_in_page(struct shadow_map *m, uint64_t s, uint64_t e, uint8_t va
 		/* a clean page needs no write to stay clean: keeps the zero page */
 		if (val || count)
 			memset(m->bytes + s, val, SHADOW_PER_PAGE);
-		page_count_update(m, page, val ? SHADOW_PER_PAGE : 0);
+		page_count_update(m, page, val ? SHADOW_PER_PAGE : 0, val);
 		return;
 	}
 	if (!val && !count)
@@ -155,7 +155,7 @@ static void set_in_page(struct shadow_map *m, uint64_t s, uint64_t e, uint8_t va
 		count += (old == 0) - (val == 0);
 		m->bytes[i] = val;
 	}
-	page_count_update(m, page, count);
+	page_count_update(m, page, count, val);
 }
 
 /* Give whole shadow pages that are all zero back to the kernel. */

@@ -71,7 +71,8 @@ void *shadow_lazy_alloc(size_t bytes);
 void shadow_lazy_free(void *p, size_t bytes);
 
 /* Called when a guest page's shadow changes between all-zero and not. */
-typedef void (*shadow_notify_fn)(void *ctx, uint64_t gpa_page, bool poisoned);
+/* val: the shadow value whose write made the page poisoned (0 when it became clean). */
+typedef void (*shadow_notify_fn)(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val);
 
 struct shadow_map {
 	struct shadow_ram_layout layout;

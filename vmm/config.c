@@ -88,6 +88,8 @@ static const struct opt opts[] = {
      "trapped pages: all, freed, sampled or adaptive"},
     {"sanitizer", "system_map", OPT_FILE_IN, FIELD(system_map), 0, 0, 0, NULL, "FILE",
      "System.map of a Linux guest, for symbols"},
+    {"sanitizer", "exempt", OPT_FILE_IN, FIELD(exempt), 0, 0, 0, NULL, "FILE",
+     "allocator functions whose accesses are not judged (default: configs/exempt/)"},
 };
 
 #define NR_OPTS	     (sizeof(opts) / sizeof(opts[0]))

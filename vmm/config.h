@@ -37,6 +37,7 @@ struct vm_config {
 	unsigned int page_alloc_sample; /* track 1 in N page allocations (KASAN's sample) */
 	unsigned int arm;		/* enum san_arm: which poisoned pages trap */
 	char *system_map; /* Linux System.map for symbols (ELF kernels carry their own) */
+	char *exempt;	  /* allocator exemption list; NULL: configs/exempt/<guest kind>.txt */
 };
 
 enum san_mode { SAN_GENERIC, SAN_TAGS, SAN_OFF };

@@ -6,6 +6,9 @@
  * decides what a report does to the run (fault=report|panic|panic_on_write).
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "shadow/sanitizer.h"
 #include "vmm/config.h"
 #include "vmm/cpuid.h"
+#include "vmm/exempt.h"
 #include "vmm/guest_mmu.h"
 #include "vmm/hostlog.h"
 #include "vmm/log.h"
@@ -32,6 +36,7 @@ struct san {
 	struct sanitizer *shadow;
 	struct kv_consumer *consumer;
 	struct symbols *syms;
+	struct exempt *exempt;
 	struct hostlog *log;
 	bool async;
 	/* guest layout from REGISTER, cached outside the consumer's lock */
@@ -112,6 +117,21 @@ static void san_report(void *ctx, const struct report_info *r)
 			cfg->fault == SAN_FAULT_PANIC ? "panic" : "panic_on_write", san->title);
 }
 
+/* Shadow says a page became poisoned or clean: ept decides whether it traps. */
+static void san_notify(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val)
+{
+	struct san *san = ctx;
+	struct ept *ept = san->vm->ept;
+	bool freed = val == 0xFB || val == 0xFA || val == 0xFF || val == 0xF8;
+
+	if (!ept)
+		return;
+	if (poisoned)
+		ept_page_poisoned(ept, gpa_page, freed ? EPT_POISON_FREED : EPT_POISON_REDZONE);
+	else
+		ept_page_clean(ept, gpa_page);
+}
+
 static void san_apply(void *ctx, const struct shadow_event *ev)
 {
 	struct san *san = ctx;
@@ -160,6 +180,7 @@ static int san_create_shadow(struct san *san)
 	    .virt_to_phys = san_virt_to_phys,
 	    .read_phys = san_read_phys,
 	    .write_phys = san_write_phys,
+	    .notify = san_notify,
 	    .report = san_report,
 	};
 
@@ -215,6 +236,7 @@ void san_destroy(struct san *san)
 		return;
 	kv_consumer_free(san->consumer);
 	sanitizer_destroy(san->shadow);
+	exempt_free(san->exempt);
 	symbols_free(san->syms);
 	hostlog_close(san->log);
 	free(san);
@@ -255,6 +277,27 @@ static void san_capture_mmu(struct vcpu *vcpu, struct mmu_state *st)
 	st->efer = s.efer;
 }
 
+/* configs/exempt/<kind>.txt next to the binary's tree, unless --exempt names a file. */
+static void san_load_exempt(struct san *san)
+{
+	const char *kind = san->layout.guest_kind == KV_GUEST_LINUX ? "linux" : "testguest";
+	char exe[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n;
+
+	if (san->vm->cfg->exempt) {
+		snprintf(path, sizeof(path), "%s", san->vm->cfg->exempt);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return;
+		exe[n] = '\0';
+		snprintf(path, sizeof(path), "%s/../configs/exempt/%s.txt", dirname(exe), kind);
+	}
+	if (exempt_load(&san->exempt, path, san->syms) == 0)
+		pr_info("allocator exemption: %u function ranges from %s",
+			exempt_count(san->exempt), path);
+}
+
 void san_doorbell(struct vcpu *vcpu, uint32_t value)
 {
 	struct san *san = vcpu->vm->san;
@@ -267,6 +310,7 @@ void san_doorbell(struct vcpu *vcpu, uint32_t value)
 		san->have_layout = true;
 		if (san->syms && san->layout.kaslr_offset)
 			symbols_set_offset(san->syms, san->layout.kaslr_offset);
+		san_load_exempt(san);
 		sanitizer_set_layout(san->shadow, san->layout.vmemmap_base,
 				     san->layout.vmalloc_start, san->layout.vmalloc_end,
 				     san->layout.release[0] ? san->layout.release : NULL);
@@ -287,28 +331,75 @@ void san_finish(struct san *san)
 		kv_consumer_flush(san->consumer);
 }
 
-bool san_check_access(struct vcpu *vcpu, uint64_t gpa, uint32_t len, bool is_write)
+static void mmu_from_sregs(const struct kvm_sregs *s, struct mmu_state *st)
 {
-	struct san *san = vcpu->vm->san;
-	uint64_t frames[UNWIND_MAX_FRAMES], gva;
-	struct sanitizer_access a = {.cpu = (uint32_t)vcpu->index};
-	struct mmu_state st = {0};
-	struct kvm_regs regs;
+	st->cr0 = s->cr0;
+	st->cr3 = s->cr3;
+	st->cr4 = s->cr4;
+	st->efer = s->efer;
+}
 
+/*
+ * Who was running on the vCPU: the guest registered where its per-CPU
+ * current-task pointer and the task's pid/comm live. Everything read here
+ * is guest-controlled, so each read is bounds-checked by the page walk and
+ * a failure leaves "vcpuN"/0.
+ */
+static void san_current_task(struct san *san, unsigned int cpu, const struct mmu_state *st,
+			     struct sanitizer_access *sa)
+{
+	const struct kv_guest_layout *l = &san->layout;
+	const struct guest_ram *ram = &san->vm->ram;
+	uint64_t base, task;
+	uint32_t pid;
+	char comm[SHADOW_COMM_LEN];
+
+	snprintf(sa->comm, sizeof(sa->comm), "vcpu%u", cpu);
+	if (!san->have_layout || !l->percpu_offsets_va || cpu >= l->nr_cpus)
+		return;
+	if (mmu_read(ram, st, l->percpu_offsets_va + 8ull * cpu, &base, 8) ||
+	    mmu_read(ram, st, base + l->current_task_pcpu, &task, 8) || !task)
+		return;
+	if (mmu_read(ram, st, task + l->task_pid_off, &pid, 4) ||
+	    mmu_read(ram, st, task + l->task_comm_off, comm, sizeof(comm)))
+		return;
+	comm[sizeof(comm) - 1] = '\0';
+	sa->pid = pid;
+	memcpy(sa->comm, comm, sizeof(comm));
+}
+
+enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
+{
+	struct vm *vm = ctx;
+	struct san *san = vm->san;
+	uint64_t frames[UNWIND_MAX_FRAMES], gva;
+	struct sanitizer_access sa = {.cpu = a->vcpu, .ip = a->rip};
+	struct mmu_state st;
+	bool bad;
+
+	/* The allocator's own accesses to free objects are not bugs. */
+	if (exempt_contains(san->exempt, a->rip))
+		return EPT_ALLOW;
 	/* Drain before judging: the shadow must include every event the guest made. */
 	kv_consumer_flush(san->consumer);
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
-		return false;
-	san_capture_mmu(vcpu, &st);
-	a.ip = regs.rip;
-	a.frames = frames;
-	a.nr_frames = unwind_frame_pointers(&vcpu->vm->ram, &st, regs.rip, regs.rbp, frames,
-					    UNWIND_MAX_FRAMES);
-	snprintf(a.comm, sizeof(a.comm), "vcpu%d", vcpu->index);
-	/* Report the access by its kernel address: the direct map when the guest has one. */
-	gva = san->have_layout && san->layout.direct_map_base ? san->layout.direct_map_base + gpa
-							      : gpa;
-	return sanitizer_check_access(san->shadow, gpa, gva, len, is_write, &a);
+	mmu_from_sregs(a->sregs, &st);
+	sa.frames = frames;
+	sa.nr_frames =
+	    unwind_frame_pointers(&vm->ram, &st, a->rip, a->regs->rbp, frames, UNWIND_MAX_FRAMES);
+	san_current_task(san, a->vcpu, &st, &sa);
+	/* The access by its kernel address: the direct map when the guest has one. */
+	gva = san->have_layout && san->layout.direct_map_base ? san->layout.direct_map_base + a->gpa
+							      : a->gpa;
+	bad = sanitizer_check_access(san->shadow, a->gpa, gva, a->len, a->is_write, &sa);
+	if (!bad)
+		return EPT_ALLOW;
+	return atomic_load(&vm->stopping) ? EPT_STOP : EPT_REPORT_AND_COMPLETE;
+}
+
+void san_tick(struct san *san)
+{
+	if (san && san->async)
+		kv_consumer_drain(san->consumer);
 }
 
 void san_print_stats(struct san *san)

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
+#include "ept/ept.h"
+
 struct vm;
 struct vcpu;
 struct san;
@@ -28,8 +30,11 @@ void san_doorbell(struct vcpu *vcpu, uint32_t value);
 void san_on_exit(struct vcpu *vcpu);
 void san_finish(struct san *san);
 
-/* Judge a trapped access [gpa, gpa+len) by vcpu; true if it was bad (and reported). */
-bool san_check_access(struct vcpu *vcpu, uint64_t gpa, uint32_t len, bool is_write);
+/* ept's judge (ctx: the struct vm): drain the rings, check the access, report it. */
+enum ept_verdict san_judge(void *ctx, const struct ept_access *a);
+
+/* Periodic: drains the rings in async modes. NULL-safe. */
+void san_tick(struct san *san);
 
 void san_print_stats(struct san *san);
 

@@ -209,6 +209,21 @@ bool symbols_lookup(const struct symbols *s, uint64_t addr, char *buf, size_t le
 	return true;
 }
 
+unsigned int symbols_match(const struct symbols *s, const char *name, bool prefix,
+			   void (*fn)(void *ctx, uint64_t addr, uint64_t size), void *ctx)
+{
+	size_t len = strlen(name);
+	unsigned int n = 0;
+
+	for (size_t i = 0; s && i < s->n; i++) {
+		if (prefix ? strncmp(s->v[i].name, name, len) : strcmp(s->v[i].name, name))
+			continue;
+		fn(ctx, s->v[i].addr + s->offset, s->v[i].size);
+		n++;
+	}
+	return n;
+}
+
 uint64_t symbols_find(const struct symbols *s, const char *name, uint64_t *size)
 {
 	for (size_t i = 0; s && i < s->n; i++) {

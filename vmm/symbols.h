@@ -28,4 +28,11 @@ bool symbols_lookup(const struct symbols *s, uint64_t addr, char *buf, size_t le
 /* Start address of a function by name (for allocator exemption lists); 0 if unknown. */
 uint64_t symbols_find(const struct symbols *s, const char *name, uint64_t *size);
 
+/*
+ * Call fn for every function named `name` (or, with prefix, starting with
+ * it), with its runtime address and size; returns how many matched.
+ */
+unsigned int symbols_match(const struct symbols *s, const char *name, bool prefix,
+			   void (*fn)(void *ctx, uint64_t addr, uint64_t size), void *ctx);
+
 #endif /* VMM_SYMBOLS_H */

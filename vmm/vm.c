@@ -89,6 +89,9 @@ static int vm_setup_ept(struct vm *vm, uint64_t low)
 	    .nr_vcpus = vm->cfg->cpus,
 	    .nr_memslots = vm->probe.nr_memslots,
 	    .log = ept_log_line,
+	    .policy = (enum ept_policy)vm->cfg->arm,
+	    .judge = vm->cfg->san_mode == SAN_OFF ? NULL : san_judge,
+	    .judge_ctx = vm,
 	};
 
 	if (vm->ram.size > low) {
@@ -346,26 +349,42 @@ void vm_stop(struct vm *vm, int code, const char *fmt, ...)
 		vcpu_kick(&vm->vcpus[i]);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Periodic work while the guest runs: async event drains, adaptive re-arming. */
+static void vm_housekeeping(struct vm *vm)
+{
+	san_tick(vm->san);
+	if (vm->ept)
+		ept_tick(vm->ept, now_ns());
+}
+
+#define VM_TICK_NS 10000000ull /* 10 ms */
+
 int vm_wait(struct vm *vm)
 {
-	struct timespec deadline;
 	unsigned int timeout = vm->cfg->timeout_s;
+	uint64_t deadline = now_ns() + (uint64_t)timeout * 1000000000ull;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout;
 	pthread_mutex_lock(&vm->stop_lock);
 	while (!atomic_load(&vm->stopping)) {
-		if (!timeout) {
-			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+		uint64_t t = now_ns() + VM_TICK_NS;
+		struct timespec ts = {.tv_sec = t / 1000000000ull, .tv_nsec = t % 1000000000ull};
+
+		if (pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts) != ETIMEDOUT)
 			continue;
-		}
-		if (pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &deadline) ==
-		    ETIMEDOUT) {
-			pthread_mutex_unlock(&vm->stop_lock);
+		pthread_mutex_unlock(&vm->stop_lock);
+		vm_housekeeping(vm);
+		if (timeout && now_ns() >= deadline)
 			vm_stop(vm, VMM_EXIT_TIMEOUT,
 				"timeout: the guest was still running after %u s", timeout);
-			pthread_mutex_lock(&vm->stop_lock);
-		}
+		pthread_mutex_lock(&vm->stop_lock);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
@@ -379,6 +398,8 @@ int vm_wait(struct vm *vm)
 		san_finish(vm->san);
 		san_print_stats(vm->san);
 	}
+	if (vm->ept && vm->san)
+		ept_print_coverage(vm->ept, stderr);
 	return vm->exit_code;
 }
 

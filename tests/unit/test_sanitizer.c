@@ -66,10 +66,11 @@ static bool wr(void *ctx, uint64_t gpa, const void *buf, size_t len)
 	return true;
 }
 
-static void note(void *ctx, uint64_t gpa_page, bool poisoned)
+static void note(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val)
 {
 	(void)gpa_page;
 	(void)poisoned;
+	(void)val;
 	((struct fake *)ctx)->notes++;
 }
 

@@ -15,12 +15,14 @@
 struct notes {
 	unsigned int poisoned, clean;
 	uint64_t last_page;
+	uint8_t last_val;
 };
 
-static void note(void *ctx, uint64_t gpa_page, bool poisoned)
+static void note(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val)
 {
 	struct notes *n = ctx;
 
+	n->last_val = val;
 	if (poisoned)
 		n->poisoned++;
 	else
@@ -131,6 +133,7 @@ static void test_notify_on_change_only(void **state)
 	assert_true(shadow_poison(&m, 0x5000, 16, 0xFC));
 	assert_int_equal(n.poisoned, 1);
 	assert_int_equal(n.last_page, 0x5000);
+	assert_int_equal(n.last_val, 0xFC);		  /* the value that poisoned it */
 	assert_true(shadow_poison(&m, 0x5100, 16, 0xFB)); /* same page: no change */
 	assert_int_equal(n.poisoned, 1);
 	assert_true(shadow_page_poisoned(&m, 0x5FFF));
@@ -142,8 +145,10 @@ static void test_notify_on_change_only(void **state)
 	/* a whole range: one note per page */
 	assert_true(shadow_poison(&m, 0x10000, 0x4000, 0xFF));
 	assert_int_equal(n.poisoned, 5);
+	assert_int_equal(n.last_val, 0xFF);
 	assert_true(shadow_unpoison(&m, 0x10000, 0x4000));
 	assert_int_equal(n.clean, 5);
+	assert_int_equal(n.last_val, 0);
 	/* a partial granule is still poisoned */
 	assert_true(shadow_unpoison(&m, 0x20000, 3));
 	assert_int_equal(n.poisoned, 6);

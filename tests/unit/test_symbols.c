@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "vmm/exempt.h"
 #include "vmm/symbols.h"
 
 static void test_system_map(void **state)
@@ -75,12 +76,47 @@ static void test_errors(void **state)
 	assert_null(s);
 }
 
+/* Exemption lists: exact names and prefixes resolve to ranges; lookups are exact. */
+static void test_exempt(void **state)
+{
+	char map[] = "/tmp/kv-exmap-XXXXXX", list[] = "/tmp/kv-exlist-XXXXXX";
+	struct symbols *s;
+	struct exempt *e;
+	FILE *f;
+
+	(void)state;
+	f = fdopen(mkstemp(map), "w");
+	fputs("1000 T slab_alloc\n1100 T slab_free\n1200 T buddy_a\n1300 T buddy_b\n"
+	      "1400 T kmalloc_oob_right\n1500 T end\n",
+	      f);
+	fclose(f);
+	f = fdopen(mkstemp(list), "w");
+	fputs("# comment\n\nslab_free\n  buddy_*   # trailing comment\nmissing_func\n", f);
+	fclose(f);
+	assert_int_equal(symbols_load_system_map(&s, map), 0);
+	assert_int_equal(exempt_load(&e, list, s), 0);
+	unlink(map);
+	unlink(list);
+	assert_int_equal(exempt_count(e), 3);
+	assert_false(exempt_contains(e, 0x1000)); /* slab_alloc is not listed */
+	assert_true(exempt_contains(e, 0x1100));
+	assert_true(exempt_contains(e, 0x11ff));
+	assert_true(exempt_contains(e, 0x1250));
+	assert_true(exempt_contains(e, 0x13ff));
+	assert_false(exempt_contains(e, 0x1400)); /* the scenario itself is judged */
+	assert_false(exempt_contains(e, 0x10));
+	exempt_free(e);
+	assert_true(exempt_load(&e, "/nonexistent", s) < 0);
+	symbols_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_system_map),
 	    cmocka_unit_test(test_elf_self),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_exempt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
