@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "vmm/guest_mmu.h"
@@ -80,6 +81,61 @@ int mmu_translate(const struct guest_ram *ram, const struct mmu_state *st, uint6
 	if (st->cr4 & CR4_PAE)
 		return walk_64(ram, st, gva, gpa);
 	return walk_32(ram, st, gva & 0xffffffffull, gpa);
+}
+
+struct rev_walk {
+	const struct guest_ram *ram;
+	uint64_t lo, hi, page; /* range and the physical page wanted */
+	uint64_t found;
+	unsigned int budget; /* entries left to look at: a hostile table cannot stall us */
+};
+
+static uint64_t sign_extend48(uint64_t va)
+{
+	return (va & (1ull << 47)) ? va | 0xffff000000000000ull : va;
+}
+
+/* Depth-first over one table; base: the VA its entry 0 maps. */
+static bool rev_table(struct rev_walk *w, uint64_t table, int level, uint64_t base)
+{
+	unsigned int shift = 12 + 9 * (level - 1);
+	uint64_t span = 1ull << shift;
+
+	for (unsigned int i = 0; i < 512; i++) {
+		uint64_t va = sign_extend48(base + i * span), e;
+
+		if (va + span - 1 < w->lo || va >= w->hi)
+			continue;
+		if (!w->budget-- || read_entry(w->ram, table + i * 8, 8, &e))
+			return false;
+		if (!(e & PTE_P))
+			continue;
+		if (level == 1 || (level <= 3 && (e & PTE_PS))) {
+			uint64_t pa = e & ADDR_MASK & ~(span - 1);
+
+			if (w->page >= pa && w->page - pa < span) {
+				w->found = va + (w->page - pa);
+				return true;
+			}
+			continue;
+		}
+		if (rev_table(w, e & ADDR_MASK, level - 1, base + i * span))
+			return true;
+	}
+	return false;
+}
+
+int mmu_find_va(const struct guest_ram *ram, const struct mmu_state *st, uint64_t va_start,
+		uint64_t va_end, uint64_t gpa, uint64_t *va)
+{
+	struct rev_walk w = {ram, va_start, va_end, gpa & ~0xfffull, 0, 1u << 20};
+
+	if (!(st->cr0 & CR0_PG) || !(st->efer & EFER_LMA) || (st->cr4 & CR4_LA57))
+		return -EINVAL;
+	if (!rev_table(&w, st->cr3 & ADDR_MASK, 4, 0))
+		return -ENOENT;
+	*va = w.found | (gpa & 0xfff);
+	return 0;
 }
 
 int mmu_read(const struct guest_ram *ram, const struct mmu_state *st, uint64_t gva, void *buf,

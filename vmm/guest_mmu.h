@@ -22,4 +22,12 @@ int mmu_translate(const struct guest_ram *ram, const struct mmu_state *st, uint6
 int mmu_read(const struct guest_ram *ram, const struct mmu_state *st, uint64_t gva, void *buf,
 	     uint64_t len);
 
+/*
+ * Reverse lookup: the first virtual address in [va_start, va_end) that maps
+ * gpa (4-level long mode only). Walks present entries only, so it costs what
+ * the mapped part of the range costs; used once per report, not per access.
+ */
+int mmu_find_va(const struct guest_ram *ram, const struct mmu_state *st, uint64_t va_start,
+		uint64_t va_end, uint64_t gpa, uint64_t *va);
+
 #endif /* VMM_GUEST_MMU_H */

@@ -368,6 +368,32 @@ static void san_current_task(struct san *san, unsigned int cpu, const struct mmu
 	memcpy(sa->comm, comm, sizeof(comm));
 }
 
+/*
+ * KVM gives the access's physical address only. Name it by the kernel
+ * address the guest most likely used: the vmalloc mapping when the memory
+ * is vmalloc'ed (shadow 0xF8 nearby), else the direct map.
+ */
+static uint64_t san_access_va(struct san *san, const struct mmu_state *st, uint64_t gpa,
+			      uint32_t len)
+{
+	const struct kv_guest_layout *l = &san->layout;
+	bool vmalloced = false;
+	uint64_t va;
+
+	if (!san->have_layout)
+		return gpa;
+	/* a partial granule (1..7) is followed by the redzone that tells the kind */
+	for (uint64_t g = gpa & ~7ull; g <= gpa + len + 8 && !vmalloced; g += 8) {
+		uint8_t v;
+
+		vmalloced = sanitizer_shadow_byte(san->shadow, g, &v) && v == 0xF8;
+	}
+	if (vmalloced && l->vmalloc_start < l->vmalloc_end &&
+	    mmu_find_va(&san->vm->ram, st, l->vmalloc_start, l->vmalloc_end, gpa, &va) == 0)
+		return va;
+	return l->direct_map_base ? l->direct_map_base + gpa : gpa;
+}
+
 enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
 {
 	struct vm *vm = ctx;
@@ -387,9 +413,7 @@ enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
 	sa.nr_frames =
 	    unwind_frame_pointers(&vm->ram, &st, a->rip, a->regs->rbp, frames, UNWIND_MAX_FRAMES);
 	san_current_task(san, a->vcpu, &st, &sa);
-	/* The access by its kernel address: the direct map when the guest has one. */
-	gva = san->have_layout && san->layout.direct_map_base ? san->layout.direct_map_base + a->gpa
-							      : a->gpa;
+	gva = san_access_va(san, &st, a->gpa, a->len);
 	bad = sanitizer_check_access(san->shadow, a->gpa, gva, a->len, a->is_write, &sa);
 	if (!bad)
 		return EPT_ALLOW;

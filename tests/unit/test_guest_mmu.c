@@ -109,6 +109,25 @@ static void test_hostile_tables_stay_in_ram(void **state)
 	assert_int_equal(mmu_read(&ram, &st, va, buf, 8), -EFAULT);
 }
 
+static void test_reverse_lookup(void **state)
+{
+	struct mmu_state st = long_mode();
+	uint64_t va = 0xffff888000000000ull, found;
+
+	(void)state;
+	/* 0x7000 is mapped by a 4 KiB page at va + 2 MiB + 5 pages */
+	assert_int_equal(mmu_find_va(&ram, &st, va, va + (4ull << 20), 0x7010, &found), 0);
+	assert_int_equal(found, va + 0x200000 + 5 * 4096 + 0x10);
+	/* inside the 2 MiB page */
+	assert_int_equal(mmu_find_va(&ram, &st, va, va + (4ull << 20), 0x201234, &found), 0);
+	assert_int_equal(found, va + 0x1234);
+	/* a range that does not cover the mapping finds nothing */
+	assert_int_equal(mmu_find_va(&ram, &st, va + 0x400000, va + 0x800000, 0x7010, &found),
+			 -ENOENT);
+	/* an unmapped page */
+	assert_int_equal(mmu_find_va(&ram, &st, va, va + (4ull << 20), 0x9000, &found), -ENOENT);
+}
+
 static void test_32bit_paging(void **state)
 {
 	struct mmu_state st = {.cr0 = 0x80000011, .cr3 = 0x1000, .cr4 = 0x10};
@@ -133,6 +152,7 @@ int main(void)
 	    cmocka_unit_test(test_long_mode_pages),
 	    cmocka_unit_test(test_read_across_pages),
 	    cmocka_unit_test(test_hostile_tables_stay_in_ram),
+	    cmocka_unit_test(test_reverse_lookup),
 	    cmocka_unit_test(test_32bit_paging),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
