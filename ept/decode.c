@@ -27,6 +27,36 @@ static bool legacy_prefix(uint8_t b)
 	}
 }
 
+bool ept_insn_string(const uint8_t *insn, unsigned int len, enum ept_string_op *op, uint32_t *elem,
+		     bool *rep)
+{
+	static const enum ept_string_op ops[] = {[0xa4 - 0xa4] = EPT_STR_MOVS,
+						 [0xa6 - 0xa4] = EPT_STR_CMPS,
+						 [0xaa - 0xa4] = EPT_STR_STOS,
+						 [0xac - 0xa4] = EPT_STR_LODS,
+						 [0xae - 0xa4] = EPT_STR_SCAS};
+	bool opsize16 = false, rex_w = false;
+	unsigned int i = 0;
+	uint8_t b;
+
+	*rep = false;
+	while (i < len && i < 14 && legacy_prefix(insn[i])) {
+		*rep |= insn[i] == 0xf3 || insn[i] == 0xf2;
+		opsize16 |= insn[i] == 0x66;
+		i++;
+	}
+	if (i < len && (insn[i] & 0xf0) == 0x40)
+		rex_w = insn[i++] & 0x08;
+	if (i >= len)
+		return false;
+	b = insn[i];
+	if (b < 0xa4 || b > 0xaf || (b >= 0xa8 && b <= 0xa9) || !ops[(b & ~1) - 0xa4])
+		return false;
+	*op = ops[(b & ~1) - 0xa4];
+	*elem = !(b & 1) ? 1 : rex_w ? 8 : opsize16 ? 2 : 4;
+	return true;
+}
+
 bool ept_insn_is_locked_rmw(const uint8_t *insn, unsigned int len)
 {
 	bool lock = false;

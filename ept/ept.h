@@ -50,6 +50,29 @@ struct ept_ram_range {
 };
 
 /* The access a trap caught, for the judge. regs/sregs are the vCPU's at the trap. */
+enum ept_string_op {
+	EPT_STR_NONE,
+	EPT_STR_STOS,
+	EPT_STR_MOVS,
+	EPT_STR_LODS,
+	EPT_STR_CMPS,
+	EPT_STR_SCAS
+};
+
+/* What a string instruction will touch from now on (linear addresses, counts). */
+struct ept_string {
+	enum ept_string_op op;
+	uint32_t elem;	/* bytes per element */
+	uint64_t count; /* elements left, this one included */
+	uint64_t src;	/* RSI: movs, lods, cmps */
+	uint64_t dst;	/* RDI: stos, movs, cmps, scas */
+	bool backward;	/* EFLAGS.DF */
+};
+
+/* Decode a string instruction (with or without rep); false if it is not one. */
+bool ept_insn_string(const uint8_t *insn, unsigned int len, enum ept_string_op *op, uint32_t *elem,
+		     bool *rep);
+
 struct ept_access {
 	unsigned int vcpu;
 	int vcpu_fd;
@@ -66,6 +89,12 @@ struct ept_access {
 	uint64_t rip;
 	const struct kvm_regs *regs;
 	const struct kvm_sregs *sregs;
+	/*
+	 * A rep string instruction: KVM exits once per element, but the whole
+	 * remaining operation is judged at its first trap (as KASAN checks a
+	 * memset's whole range once); later elements are not judged again.
+	 */
+	struct ept_string str;
 };
 
 /* What ept needs from the VMM. Pointers must stay valid until ept_destroy(). */

@@ -40,6 +40,8 @@ struct ept_vcpu {
 	uint64_t step_pages[EPT_STEP_MAX_PAGES];
 	unsigned int nr_step_pages;
 	uint64_t retried_rip;
+	/* The rep string instruction judged last: later elements are not judged again. */
+	uint64_t str_rip, str_count, str_addr;
 	/* Code translation cache for instruction decoding. */
 	uint64_t code_cr3, code_lin, code_gpa;
 	/* ADAPTIVE accounting. */

@@ -170,6 +170,53 @@ static enum ept_verdict judge(struct ept *ept, const struct ept_access *a)
 	return vd;
 }
 
+/*
+ * A string instruction: describe what it touches from this element on. The
+ * first trap of a rep instruction judges the whole operation; following
+ * element exits of the same instance (same rip, count going down) get
+ * count 0 so they are completed without judging again.
+ */
+static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, const uint8_t *insn,
+			    unsigned int n, struct ept_access *a)
+{
+	struct ept_string *s = &a->str;
+	uint64_t addr, done;
+	bool rep;
+
+	if (!ept_insn_string(insn, n, &s->op, &s->elem, &rep)) {
+		s->op = EPT_STR_NONE;
+		v->str_rip = 0;
+		return;
+	}
+	s->count = rep ? tr->r->rcx : 1;
+	s->src = tr->r->rsi;
+	s->dst = tr->r->rdi;
+	s->backward = tr->r->rflags & (1u << 10);
+	/*
+	 * KVM exits for an element's write after it advanced rcx/rsi/rdi past
+	 * it (the data is already taken); a read exit comes before. Step back.
+	 */
+	if (a->is_write && rep) {
+		int64_t step = s->backward ? -(int64_t)s->elem : (int64_t)s->elem;
+
+		s->count++;
+		s->dst -= step;
+		if (s->op == EPT_STR_MOVS)
+			s->src -= step;
+	}
+	/* The same instance: same rip, fewer elements left, address moved by exactly that many. */
+	addr = s->op == EPT_STR_LODS ? s->src : s->dst;
+	done = v->str_count - s->count;
+	if (rep && v->str_rip == tr->r->rip && s->count && s->count < v->str_count &&
+	    addr == (s->backward ? v->str_addr - done * s->elem : v->str_addr + done * s->elem)) {
+		s->count = 0;
+		return;
+	}
+	v->str_rip = rep ? tr->r->rip : 0;
+	v->str_count = s->count;
+	v->str_addr = addr;
+}
+
 static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
 			 uint64_t page, uint8_t *host)
 {
@@ -184,15 +231,19 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 	uint8_t insn[16];
 
 	if (fetch_regs(ept, x, &tr) == 0) {
+		unsigned int n = read_insn(ept, v, x->vcpu_fd, &tr, insn);
+
 		a.rip = tr.r->rip;
 		a.regs = tr.r;
 		a.sregs = tr.s;
 		if (!a.is_write && !ept->cfg.no_rmw_decode)
-			a.is_rmw =
-			    ept_insn_is_locked_rmw(insn, read_insn(ept, v, x->vcpu_fd, &tr, insn));
+			a.is_rmw = ept_insn_is_locked_rmw(insn, n);
+		describe_string(v, &tr, insn, n, &a);
 	}
 	a.is_write |= a.is_rmw;
-	if (judge(ept, &a) == EPT_STOP) {
+	if (a.str.op != EPT_STR_NONE && a.str.count == 0) {
+		atomic_fetch_add(&ept->st.allowed, 1); /* a later element of a judged operation */
+	} else if (judge(ept, &a) == EPT_STOP) {
 		v->inflight_page = 0;
 		return true;
 	}

@@ -394,12 +394,65 @@ static uint64_t san_access_va(struct san *san, const struct mmu_state *st, uint6
 	return l->direct_map_base ? l->direct_map_base + gpa : gpa;
 }
 
+/* Any shadow byte of [gpa, gpa + len) other than "accessible" (exactness is shadow/'s job). */
+static bool san_range_poisoned(struct san *san, uint64_t gpa, uint32_t len)
+{
+	for (uint64_t g = gpa & ~7ull; g < gpa + (len ? len : 1); g += 8) {
+		uint8_t v;
+
+		if (sanitizer_shadow_byte(san->shadow, g, &v) && v)
+			return true;
+	}
+	return false;
+}
+
+/* One linear range of a string instruction; gpa contiguity is checked, else one page. */
+static bool san_check_linear(struct san *san, const struct mmu_state *st, uint64_t lin,
+			     uint64_t len, bool is_write, const struct sanitizer_access *sa)
+{
+	uint64_t gpa, last;
+
+	if (mmu_translate(&san->vm->ram, st, lin, &gpa))
+		return false;
+	if (len > 1 &&
+	    (mmu_translate(&san->vm->ram, st, lin + len - 1, &last) || last != gpa + len - 1))
+		len = 4096 - (lin & 4095);
+	return sanitizer_check_access(san->shadow, gpa, lin, len, is_write, sa);
+}
+
+/* A rep string instruction's whole remaining operation, as KASAN checks mem*() ranges. */
+static bool san_check_string(struct san *san, const struct mmu_state *st,
+			     const struct ept_string *s, const struct sanitizer_access *sa)
+{
+	uint64_t len = s->count * s->elem, back = (s->count - 1) * s->elem;
+	uint64_t src = s->backward ? s->src - back : s->src;
+	uint64_t dst = s->backward ? s->dst - back : s->dst;
+
+	if (s->count > (1u << 20) / s->elem)
+		len = 1u << 20; /* a bounded check of a huge (or hostile) count */
+	switch (s->op) {
+	case EPT_STR_STOS:
+		return san_check_linear(san, st, dst, len, true, sa);
+	case EPT_STR_MOVS:
+		return san_check_linear(san, st, src, len, false, sa) ||
+		       san_check_linear(san, st, dst, len, true, sa);
+	case EPT_STR_LODS:
+		return san_check_linear(san, st, src, len, false, sa);
+	case EPT_STR_CMPS:
+		return san_check_linear(san, st, src, len, false, sa) ||
+		       san_check_linear(san, st, dst, len, false, sa);
+	default:
+		return san_check_linear(san, st, dst, len, false, sa);
+	}
+}
+
 enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
 {
 	struct vm *vm = ctx;
 	struct san *san = vm->san;
-	uint64_t frames[UNWIND_MAX_FRAMES], gva;
+	uint64_t frames[UNWIND_MAX_FRAMES];
 	struct sanitizer_access sa = {.cpu = a->vcpu, .ip = a->rip};
+	bool string = a->str.op != EPT_STR_NONE && a->str.count && a->str.elem;
 	struct mmu_state st;
 	bool bad;
 
@@ -408,13 +461,22 @@ enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
 		return EPT_ALLOW;
 	/* Drain before judging: the shadow must include every event the guest made. */
 	kv_consumer_flush(san->consumer);
+	if (!string && !san_range_poisoned(san, a->gpa, a->len))
+		return EPT_ALLOW; /* the common case: a valid access on an armed page */
 	mmu_from_sregs(a->sregs, &st);
 	sa.frames = frames;
 	sa.nr_frames =
 	    unwind_frame_pointers(&vm->ram, &st, a->rip, a->regs->rbp, frames, UNWIND_MAX_FRAMES);
+	/* memset/memcpy called by the allocator (page zeroing, krealloc copies) */
+	if (sa.nr_frames > 1 && exempt_contains(san->exempt, frames[1]))
+		return EPT_ALLOW;
 	san_current_task(san, a->vcpu, &st, &sa);
-	gva = san_access_va(san, &st, a->gpa, a->len);
-	bad = sanitizer_check_access(san->shadow, a->gpa, gva, a->len, a->is_write, &sa);
+	if (string)
+		bad = san_check_string(san, &st, &a->str, &sa);
+	else
+		bad = sanitizer_check_access(san->shadow, a->gpa,
+					     san_access_va(san, &st, a->gpa, a->len), a->len,
+					     a->is_write, &sa);
 	if (!bad)
 		return EPT_ALLOW;
 	return atomic_load(&vm->stopping) ? EPT_STOP : EPT_REPORT_AND_COMPLETE;

@@ -205,6 +205,43 @@ static void put_object(struct kmem_cache *s, struct page *pg, void *obj)
 	pg->inuse--;
 }
 
+/*
+ * Freed objects wait in a small FIFO before they can be reused, like KASAN's
+ * quarantine: a use-after-free must not land on a reallocated object.
+ */
+#define QUARANTINE_OBJS 64
+static void *quarantine[QUARANTINE_OBJS];
+static u32 quarantine_pos;
+static spinlock_t quarantine_lock;
+
+static void quarantine_add(void *obj)
+{
+	struct page *pg;
+	void *old;
+
+	spin_lock(&quarantine_lock);
+	old = quarantine[quarantine_pos];
+	quarantine[quarantine_pos] = obj;
+	quarantine_pos = (quarantine_pos + 1) % QUARANTINE_OBJS;
+	spin_unlock(&quarantine_lock);
+	if (!old)
+		return;
+	pg = mm_head_page(virt_to_page(old));
+	spin_lock(&pg->slab_cache->lock);
+	put_object(pg->slab_cache, pg, old);
+	spin_unlock(&pg->slab_cache->lock);
+}
+
+/* A cache going away takes its quarantined objects with it. */
+static void quarantine_drop(struct kmem_cache *s)
+{
+	spin_lock(&quarantine_lock);
+	for (u32 i = 0; i < QUARANTINE_OBJS; i++)
+		if (quarantine[i] && mm_head_page(virt_to_page(quarantine[i]))->slab_cache == s)
+			quarantine[i] = NULL;
+	spin_unlock(&quarantine_lock);
+}
+
 /* After a grace period: the object of a SLAB_TYPESAFE_BY_RCU cache is free. */
 static void rcu_free_object(struct rcu_head *head)
 {
@@ -234,20 +271,22 @@ void slab_free(struct kmem_cache *s, const void *p, u64 fp)
 	bit = 1u << (idx % 8);
 	if (owner)
 		spin_lock(&owner->lock);
-	if (ok && (pg->alloc_bits[idx / 8] & bit)) {
+	ok = ok && (pg->alloc_bits[idx / 8] & bit);
+	if (ok) {
 		pg->alloc_bits[idx / 8] &= (u8)~bit;
 		if (owner->flags & SLAB_TYPESAFE_BY_RCU) {
 			spin_unlock(&owner->lock);
 			call_rcu((struct rcu_head *)freeptr(owner, (void *)p), rcu_free_object);
 			return;
 		}
-		put_object(owner, pg, (void *)p);
 	}
 	if (fp) /* also for a bad pointer: kasan-vmm judges it */
 		kv_emit(KV_EV_SLAB_FREE, fp,
 			&(struct kv_ev){.addr = (u64)p, .cache_id = s ? s->id : 0});
 	if (owner)
 		spin_unlock(&owner->lock);
+	if (ok) /* reusable only after the event: no reordering with a reallocation */
+		quarantine_add((void *)p);
 }
 
 static void cache_init(struct kmem_cache *s, const char *name, size_t size, size_t align,
@@ -324,6 +363,7 @@ void kmem_cache_destroy(struct kmem_cache *s)
 		return;
 	if (s->flags & SLAB_TYPESAFE_BY_RCU)
 		rcu_barrier();
+	quarantine_drop(s);
 	spin_lock(&caches_lock);
 	for (pp = &caches; *pp != s; pp = &(*pp)->next_cache)
 		;
