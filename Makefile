@@ -77,7 +77,14 @@ export KASAN_VMM_VMLINUX := $(CACHE)/debian/vmlinux
 debian-kernel:
 	@scripts/fetch-debian-kernel.sh >/dev/null
 
-test: all $(UNIT_BINS) debian-kernel
+# The Linux guest modules against the matching Debian 6.1 headers (cached).
+.PHONY: debian-headers linux-modules
+debian-headers:
+	@scripts/fetch-debian-headers.sh >/dev/null
+linux-modules: debian-headers
+	$(MAKE) -C guest-driver KDIR=$$(scripts/fetch-debian-headers.sh)
+
+test: all $(UNIT_BINS) debian-kernel debian-headers
 	@scripts/run-tests.sh $(UNIT_BINS)
 
 unit: $(UNIT_BINS) debian-kernel

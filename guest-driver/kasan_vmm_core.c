@@ -104,7 +104,8 @@ static bool kv_discover(void)
  * module cannot link against _text/_stext/_etext (not exported), so it reads
  * them from kallsyms; kallsyms_lookup_name is not exported either, but a
  * kprobe registered *disabled* resolves its address without patching any
- * text (no int3, which matters on emulating hosts). 0 means unknown.
+ * text (no int3, which matters on emulating hosts). The indirect call needs
+ * a kernel without IBT sealing (Debian 6.1: X86_KERNEL_IBT off). 0: unknown.
  */
 #ifdef MODULE
 static unsigned long kv_lookup(const char *name)
