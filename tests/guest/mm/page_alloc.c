@@ -223,7 +223,8 @@ unsigned long nr_free_pages(void)
 
 static u64 pt_page_alloc(void)
 {
-	struct page *p = __alloc_pages_silent(__GFP_ZERO, 0);
+	/* An event: a page freed earlier must not stay trapped once the MMU walks it. */
+	struct page *p = __alloc_pages_ev(__GFP_ZERO, 0, THIS_FRAME());
 
 	return p ? (u64)page_to_pfn(p) << PAGE_SHIFT : 0;
 }

@@ -202,7 +202,6 @@ static void put_object(struct kmem_cache *s, struct page *pg, void *obj)
 	if (!pg->freelist)
 		list_add(&s->partial, pg);
 	pg->freelist = obj;
-	pg->inuse--;
 }
 
 /*
@@ -274,6 +273,7 @@ void slab_free(struct kmem_cache *s, const void *p, u64 fp)
 	ok = ok && (pg->alloc_bits[idx / 8] & bit);
 	if (ok) {
 		pg->alloc_bits[idx / 8] &= (u8)~bit;
+		pg->inuse--; /* at the free: quarantined objects are not in use */
 		if (owner->flags & SLAB_TYPESAFE_BY_RCU) {
 			spin_unlock(&owner->lock);
 			call_rcu((struct rcu_head *)freeptr(owner, (void *)p), rcu_free_object);

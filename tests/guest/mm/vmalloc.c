@@ -26,10 +26,11 @@ static void unmap_area(u64 va, u64 pages)
 			continue;
 		mmu_unmap_4k(va + i * PAGE_SIZE);
 		vmemmap[pa >> PAGE_SHIFT].flags &= ~PG_vmalloc;
-		__free_pages_silent(pfn_to_page(pa >> PAGE_SHIFT), 0);
+		__free_pages_ev(pfn_to_page(pa >> PAGE_SHIFT), 0, THIS_FRAME());
 	}
 }
 
+/* Backing pages are page events too: freed pages must not stay trapped under a mapping. */
 static void *__vmalloc(unsigned long size, gfp_t gfp, u64 fp)
 {
 	u64 pages = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE, va = 0;

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Event-time checks on real test-guest scenarios: double-free, invalid-free
+# and slack corruption reach the durable log with frames symbolized from the
+# guest's ELF symbols, the JSON sidecar has one object per report, and each
+# title is what syzkaller's rules give for the report text. Also fault=panic.
+source "$(dirname "$0")/lib.sh"
+
+log=$TMP/kasan.log
+run_vmm "$TMP/run" run --kernel "$GUEST" --cpus 2 --timeout 300 --multi_shot on --log "$log" \
+	--append "kasan_test=kmalloc_double_kzfree,kmem_cache_invalid_free,kmalloc_large_invalid_free,kmalloc_oob_right"
+check "the guest finished its scenarios (exit $rc)" [ "$rc" = 0 ]
+check "double-free report names the scenario" \
+	grep -q "^BUG: KASAN: double-free in test_kmalloc_double_kzfree+0x[0-9a-f]*/0x[0-9a-f]*$" "$log"
+check "invalid-free report names the scenario" \
+	grep -q "^BUG: KASAN: invalid-free in test_kmem_cache_invalid_free+0x" "$log"
+check "invalid free of a large kmalloc is reported" \
+	grep -q "^BUG: KASAN: invalid-free in test_kmalloc_large_invalid_free+0x" "$log"
+check "the double-free shows alloc and free stacks of the scenario" \
+	python3 - "$log" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+rep = [r for r in text.split("=" * 66) if "double-free in test_kmalloc_double_kzfree" in r][0]
+alloc = rep.split("Allocated by task")[1].split("\n\n")[0]
+free = rep.split("Freed by task")[1].split("\n\n")[0]
+sys.exit(0 if "test_kmalloc_double_kzfree+0x" in alloc and "test_kmalloc_double_kzfree+0x" in free else 1)
+PY
+check "slab-out-of-bounds writes are reported at the access" \
+	grep -q "^Write of size 1 at addr ffff888" "$log"
+check "every report has a JSON line whose title follows syzkaller's rules" \
+	python3 "$(dirname "$0")/syz_titles.py" "$log" "$log.jsonl"
+run_vmm "$TMP/summary" report "$log"
+check "kasan-vmm report summarizes by title" grep -qE "^ *[0-9]+ KASAN: (double|invalid)-free in " "$TMP/summary"
+
+# fault=panic: the run stops at the first report, with the report complete on disk.
+plog=$TMP/panic.log
+run_vmm "$TMP/panic" run --kernel "$GUEST" --timeout 300 --fault panic --log "$plog" \
+	--append "kasan_test=kmalloc_double_kzfree,kmem_cache_invalid_free"
+check "fault=panic exits 125 (got $rc)" [ "$rc" = 125 ]
+check "fault=panic leaves exactly one complete report" \
+	[ "$(grep -c '^BUG: KASAN' "$plog")" = 1 -a "$(grep -c '^=\{66\}$' "$plog")" = 2 ]
+check "fault=panic stopped the guest before its second scenario ran" \
+	bash -c "! grep -q '^ok 2 - kmem_cache_invalid_free' '$TMP/panic'"
