@@ -1,5 +1,5 @@
 # Benchmarks: small C programs against the release host library; tests/bench/run.sh runs them.
-BENCH_BINS := $(BUILD)/bench/bench_ept
+BENCH_BINS := $(BUILD)/bench/bench_ept $(BUILD)/bench/bench_events $(BUILD)/bench/bench_boot
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libkvmm.a | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
