@@ -336,7 +336,8 @@ static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct a
 	shadow_live(s, a->start, a->req, a->alloc, redzone[a->kind]);
 	if (!o)
 		return bugs;
-	if (a->kind == OBJ_LARGE) {
+	if (a->kind == OBJ_LARGE || a->kind == OBJ_VMALLOC) {
+		/* the pages behind it now belong to this allocation (page_owner's view) */
 		struct piece_arg pa = {.op = PIECE_OWNER, .track = &o->alloc};
 
 		each_piece(s, a->start, a->alloc, &pa);
@@ -410,8 +411,7 @@ static void mark_freed(struct sanitizer *s, const struct shadow_event *ev, uint3
 
 		poison(s, o->start, o->size_alloc,
 		       o->kind == OBJ_LARGE ? SHADOW_PAGE_FREE : SHADOW_VMALLOC_INVALID);
-		if (o->kind == OBJ_LARGE)
-			each_piece(s, o->start, o->size_alloc, &pa);
+		each_piece(s, o->start, o->size_alloc, &pa);
 	}
 	if (s->cfg.mode == SANITIZER_TAGS && o->kind == OBJ_SLAB) {
 		struct piece_arg ta = {.op = PIECE_TAG, .val = TAG_INVALID};

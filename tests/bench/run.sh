@@ -15,11 +15,14 @@ echo "== make bench: host $host, $(nproc) cores, $(uname -r)"
 
 rc=0
 results=""
-run() { # name command...
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+run() { # name command...: output shown and kept for the summary
 	local name=$1
 	shift
 	echo
-	if "$@"; then
+	"$@" 2>&1 | tee "$tmp/$name"
+	if [ "${PIPESTATUS[0]}" -eq 0 ]; then
 		results="$results $name:ok"
 	else
 		results="$results $name:FAIL"
@@ -32,6 +35,10 @@ run events build/bench/bench_events
 run boot build/bench/bench_boot 5
 run doorbell tests/bench/bench_doorbell.sh
 
+# Headline numbers from each benchmark's own output.
+ev=$(sed -n 's/^bench_events: consumer \([0-9.]*\) M.*sanitizer \([0-9.]*\) M.*/consumer \1 M\/s, sanitizer \2 M\/s/p' "$tmp/events")
+bt=$(sed -n 's/^bench_boot: kasan-vmm\/QEMU boot-to-online \([0-9.]*\), to exit \([0-9.]*\).*/vmm\/qemu online \1 exit \2/p' "$tmp/boot")
+db=$(sed -n 's/^bench_doorbell: sync \([0-9.]*\)\/event async \([0-9.]*\)\/event asymm \([0-9.]*\)\/event.*/doorbells\/event sync \1 async \2 asymm \3/p' "$tmp/doorbell")
 echo
-echo "bench summary (host ${host%% *}):$results"
+echo "bench summary (host ${host%% *}):$results | ${ev:-events n/a}; ${bt:-boot n/a}; ${db:-doorbell n/a}"
 exit $rc
