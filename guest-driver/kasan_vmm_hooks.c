@@ -120,7 +120,7 @@ static void kv_cache_announce(const struct kmem_cache *s)
 #ifdef CONFIG_SLUB
 	ev.name = s->name;
 	ev.size_req = s->object_size;
-	ev.size_alloc = s->size;
+	ev.size_alloc = s->size != s->object_size ? s->size : 0; /* slot stride: red zone */
 	/*
 	 * Only a free pointer inside the object is reported: with a ctor or
 	 * SLAB_TYPESAFE_BY_RCU, SLUB keeps it after the object, whose contents

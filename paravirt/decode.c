@@ -109,9 +109,12 @@ static enum kv_reject check_page(const struct kv_consumer *c, const struct kv_re
 static enum kv_reject check_cache(const struct kv_consumer *c, const struct kv_rec *r,
 				  struct shadow_event *out)
 {
+	/* the stride (object + red zone); 0 (no red zone) decodes as the object size */
 	uint64_t slot = r->size_alloc ? r->size_alloc : r->size_req;
 
-	if (r->size_req == 0 || slot < r->size_req || slot > c->cfg.mem.ram_size)
+	/* the host poisons the red zone at every allocation: keep that bounded */
+	if (r->size_req == 0 || slot > c->cfg.mem.ram_size || slot < r->size_req ||
+	    slot - r->size_req > KV_CACHE_REDZONE_MAX)
 		return KV_REJ_SIZE;
 	if (r->freeptr_offset != KV_FREEPTR_NONE && (uint64_t)r->freeptr_offset + 8 > slot)
 		return KV_REJ_FREEPTR;

@@ -29,7 +29,7 @@ typedef uint64_t kv_u64;
 
 /* ABI version: major << 16 | minor. The host accepts blocks of its major only. */
 #define KV_ABI_MAJOR   1u
-#define KV_ABI_MINOR   0u
+#define KV_ABI_MINOR   1u
 #define KV_ABI_VERSION ((KV_ABI_MAJOR << 16) | KV_ABI_MINOR)
 
 /* ---- discovery ---------------------------------------------------------- */
@@ -206,7 +206,8 @@ struct kv_ring_hdr {
 /* Event kinds: the same numbers as shadow/event.h's enum shadow_event_kind. */
 enum kv_event_kind {
 	KV_EV_CACHE_CREATE = 1, /* name, cache_id, size_req = object size, size_alloc = slot
-				   size (0: object size), freeptr_offset */
+				   stride (object + red zone; 0: unknown, no red zone),
+				   freeptr_offset (1.1) */
 	KV_EV_CACHE_DESTROY,	/* cache_id */
 	KV_EV_SLAB_ALLOC,	/* addr, size_req, size_alloc, cache_id */
 	KV_EV_SLAB_FREE,	/* addr, cache_id (0: kfree) */
@@ -231,6 +232,12 @@ enum kv_event_kind {
 #define KV_COMM_LEN	  16u
 #define KV_ORDER_MAX	  10u /* Linux 6.1 MAX_ORDER - 1: 4 MiB blocks */
 #define KV_FREEPTR_NONE	  0xffffffffu
+/*
+ * CACHE_CREATE: largest red zone (stride - object size) accepted. Bounds the
+ * poisoning one allocation costs the host; KASAN's largest red zone (2048),
+ * SLUB debug metadata and page alignment all fit well below it.
+ */
+#define KV_CACHE_REDZONE_MAX (2u * 8192u + 4096u)
 #define KV_SEQ_FIRST	  1u /* the guest's counter hands out 1 first; 0 is invalid */
 
 /*

@@ -20,7 +20,8 @@
 #define SHADOW_COMM_LEN   16 /* TASK_COMM_LEN */
 
 enum shadow_event_kind {
-	SHADOW_EV_CACHE_CREATE = 1, /* cache_id, name, size_req = object size, freeptr_offset */
+	SHADOW_EV_CACHE_CREATE = 1, /* cache_id, name, size_req = object size,
+				       size_alloc = slot stride (= size_req: no red zone), freeptr_offset */
 	SHADOW_EV_CACHE_DESTROY,    /* cache_id */
 	SHADOW_EV_SLAB_ALLOC,       /* addr, size_req, size_alloc, cache_id */
 	SHADOW_EV_SLAB_FREE,        /* addr, cache_id (0: kfree, unknown cache) */

@@ -109,6 +109,7 @@ struct shadow_cache {
 	uint32_t id; /* 0: empty slot */
 	bool destroyed;
 	uint32_t object_size;
+	uint32_t stride;	 /* slot: object + red zone; object_size: no red zone */
 	uint32_t freeptr_offset; /* CACHE_NO_FREEPTR if unknown */
 	uint64_t live;		 /* objects allocated and not yet freed */
 	char name[SHADOW_NAME_LEN];

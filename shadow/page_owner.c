@@ -23,8 +23,8 @@ void page_owner_destroy(struct page_owner *po)
 	po->e = NULL;
 }
 
-void page_owner_set(struct page_owner *po, uint64_t gpa, uint64_t npages, bool is_free,
-		    const struct object_track *t)
+static void set_pages(struct page_owner *po, uint64_t gpa, uint64_t npages, bool is_free,
+		      const struct object_track *t, enum page_owner_state state)
 {
 	for (uint64_t i = 0; i < npages; i++) {
 		uint64_t idx;
@@ -40,7 +40,21 @@ void page_owner_set(struct page_owner *po, uint64_t gpa, uint64_t npages, bool i
 			e->alloc = *t;
 			e->has_alloc = 1;
 		}
+		e->state = (uint8_t)state;
 	}
+}
+
+void page_owner_set(struct page_owner *po, uint64_t gpa, uint64_t npages, bool is_free,
+		    const struct object_track *t)
+{
+	set_pages(po, gpa, npages, is_free, t,
+		  is_free ? PAGE_STATE_FREED : PAGE_STATE_ALLOCATED);
+}
+
+void page_owner_set_object_free(struct page_owner *po, uint64_t gpa, uint64_t npages,
+				const struct object_track *t)
+{
+	set_pages(po, gpa, npages, true, t, PAGE_STATE_OBJECT_FREED);
 }
 
 const struct page_owner_entry *page_owner_get(const struct page_owner *po, uint64_t gpa)

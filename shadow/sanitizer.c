@@ -114,6 +114,8 @@ static void cache_create(struct sanitizer *s, const struct shadow_event *ev)
 	memcpy(c->name, ev->name, sizeof(c->name));
 	c->name[sizeof(c->name) - 1] = 0;
 	c->object_size = ev->size_req > UINT32_MAX ? UINT32_MAX : (uint32_t)ev->size_req;
+	/* paravirt/ bounds the red zone; a stride that does not fit means none */
+	c->stride = ev->size_alloc > UINT32_MAX ? c->object_size : (uint32_t)ev->size_alloc;
 	c->freeptr_offset = ev->freeptr_offset;
 	c->destroyed = false;
 	c->live = 0;

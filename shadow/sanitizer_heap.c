@@ -64,8 +64,12 @@ static bool do_piece(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t l
 	case PIECE_TAG:
 		return tag_map_set(&s->tags, gpa, len, a->val);
 	case PIECE_OWNER:
-		page_owner_set(&s->page_owner, gpa & ~(SHADOW_PAGE_SIZE - 1), 1, a->is_free,
-			       a->track);
+		if (a->is_free) /* the object's free: its pages' own free is still to come */
+			page_owner_set_object_free(&s->page_owner, gpa & ~(SHADOW_PAGE_SIZE - 1),
+						   1, a->track);
+		else
+			page_owner_set(&s->page_owner, gpa & ~(SHADOW_PAGE_SIZE - 1), 1, false,
+				       a->track);
 		return true;
 	}
 	return false;
@@ -222,6 +226,7 @@ struct alloc_req {
 	uint64_t start, req, alloc;
 	uint32_t cache_id;
 	uint8_t kind;
+	bool redzones; /* cache_id names the object's own cache: poison its red zones */
 };
 
 static struct shadow_object *track_new(struct sanitizer *s, const struct shadow_event *ev,
@@ -316,6 +321,33 @@ static void ring_note(struct sanitizer *s, const struct shadow_object *o, uint32
 	stack_ring_record(&s->ring, &e);
 }
 
+/*
+ * A cache whose slots are longer than the object (KASAN's optimal_redzone,
+ * slub_debug=Z) has red zones: after the object up to the next slot, and
+ * before it, the previous slot's tail or the slab's leading pad. Both are
+ * poisoned at every allocation, as the guest never announces a new slab:
+ * that is what catches an overflow into a slot never allocated. The left
+ * one stays inside the object's page: a slab without a leading pad starts
+ * on a page boundary, and the memory before it is not the cache's.
+ */
+static void slab_redzones(struct sanitizer *s, const struct alloc_req *a)
+{
+	struct shadow_cache *c = caches_find(&s->caches, a->cache_id);
+	uint64_t rz, page, left;
+
+	if (!c || c->stride <= a->alloc)
+		return;
+	rz = c->stride - a->alloc;
+	poison(s, round8(a->start + a->alloc), a->start + c->stride - round8(a->start + a->alloc),
+	       SHADOW_SLAB_REDZONE);
+	page = a->start & ~(SHADOW_PAGE_SIZE - 1);
+	left = a->start - page < rz ? page : a->start - rz;
+	/* whole granules only: a granule shared with the object stays the object's */
+	left = round8(left);
+	if (left < a->start)
+		poison(s, left, a->start - left, SHADOW_SLAB_REDZONE);
+}
+
 static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct alloc_req *a)
 {
 	static const uint8_t redzone[] = {
@@ -334,6 +366,8 @@ static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct a
 		bugs = check_reuse(s, ev, a->start);
 	o = track_new(s, ev, a);
 	shadow_live(s, a->start, a->req, a->alloc, redzone[a->kind]);
+	if (a->kind == OBJ_SLAB && a->redzones)
+		slab_redzones(s, a);
 	if (!o)
 		return bugs;
 	if (a->kind == OBJ_LARGE || a->kind == OBJ_VMALLOC) {
@@ -474,7 +508,24 @@ static int do_free(struct sanitizer *s, const struct shadow_event *ev, uint64_t 
 
 /* ---- other events ---- */
 
-static void pages(struct sanitizer *s, const struct shadow_event *ev, bool is_free)
+/*
+ * A page free of pages a page free already freed, with no allocation since:
+ * Linux reports it as a double-free at the page address (mempool's
+ * kasan_mempool_poison_pages: the first byte is no longer accessible). Pages
+ * freed together with a large kmalloc or vmalloc object are expected to be
+ * freed once more as pages (PAGE_STATE_OBJECT_FREED), and pages never seen
+ * (PAGE_STATE_UNKNOWN) may predate the driver: neither is reported.
+ */
+static bool page_double_free(struct sanitizer *s, uint64_t gpa)
+{
+	const struct page_owner_entry *e = page_owner_get(&s->page_owner, gpa);
+	uint8_t v = 0;
+
+	return e && e->state == PAGE_STATE_FREED && shadow_map_get(&s->shadow, gpa, &v) &&
+	       v == SHADOW_PAGE_FREE;
+}
+
+static int pages(struct sanitizer *s, const struct shadow_event *ev, bool is_free)
 {
 	uint64_t gpa = ev->pfn << SHADOW_PAGE_SHIFT, len;
 	struct object_track t;
@@ -482,7 +533,13 @@ static void pages(struct sanitizer *s, const struct shadow_event *ev, bool is_fr
 
 	if (ev->order >= 32 || ev->pfn > (UINT64_MAX >> SHADOW_PAGE_SHIFT)) {
 		s->st.bad_ranges++;
-		return;
+		return 0;
+	}
+	if (is_free && page_double_free(s, gpa)) {
+		/* like Linux, the bad free is not applied: the first free's track stays */
+		report_event_bug(s, ev, REPORT_DOUBLE_FREE, "double-free", ev->addr, 0, false,
+				 NULL);
+		return 1;
 	}
 	len = SHADOW_PAGE_SIZE << ev->order;
 	if (!is_free && ev->addr)
@@ -491,10 +548,11 @@ static void pages(struct sanitizer *s, const struct shadow_event *ev, bool is_fr
 		     : shadow_unpoison(&s->shadow, gpa, len);
 	if (!ok) {
 		s->st.bad_ranges++;
-		return;
+		return 0;
 	}
 	t = new_track(s, ev, false); /* page history holds no depot reference */
 	page_owner_set(&s->page_owner, gpa, 1ull << ev->order, is_free, &t);
+	return 0;
 }
 
 static void vfree(struct sanitizer *s, const struct shadow_event *ev)
@@ -514,7 +572,7 @@ static void vfree(struct sanitizer *s, const struct shadow_event *ev)
 static int realloc_event(struct sanitizer *s, const struct shadow_event *ev)
 {
 	struct shadow_object *o = objects_get(&s->objects, objects_find(&s->objects, ev->old_addr));
-	struct alloc_req a = {ev->addr, ev->size_req, ev->size_alloc, ev->cache_id, OBJ_SLAB};
+	struct alloc_req a = {ev->addr, ev->size_req, ev->size_alloc, ev->cache_id, OBJ_SLAB, false};
 	int bugs = 0;
 
 	if (a.req > KMALLOC_MAX_CACHE)
@@ -568,10 +626,11 @@ int heap_apply(struct sanitizer *s, const struct shadow_event *ev)
 {
 	/* objects are keyed by untagged address; the tag lives in the tag map */
 	uint64_t addr = s->cfg.mode == SANITIZER_TAGS ? tag_reset(ev->addr) : ev->addr;
-	struct alloc_req a = {addr, ev->size_req, ev->size_alloc, ev->cache_id, OBJ_SLAB};
+	struct alloc_req a = {addr, ev->size_req, ev->size_alloc, ev->cache_id, OBJ_SLAB, false};
 
 	switch (ev->kind) {
 	case SHADOW_EV_SLAB_ALLOC:
+		a.redzones = true;
 		return do_alloc(s, ev, &a);
 	case SHADOW_EV_SLAB_FREE:
 		return do_free(s, ev, addr, ev->cache_id, OBJ_SLAB);
@@ -583,8 +642,7 @@ int heap_apply(struct sanitizer *s, const struct shadow_event *ev)
 		return do_free(s, ev, addr, 0, OBJ_LARGE);
 	case SHADOW_EV_PAGE_ALLOC:
 	case SHADOW_EV_PAGE_FREE:
-		pages(s, ev, ev->kind == SHADOW_EV_PAGE_FREE);
-		return 0;
+		return pages(s, ev, ev->kind == SHADOW_EV_PAGE_FREE);
 	case SHADOW_EV_VMALLOC:
 		a.kind = OBJ_VMALLOC;
 		a.cache_id = 0;

@@ -30,24 +30,43 @@ static void fill_track(struct sanitizer *s, struct report_track *t, const struct
 	t->nr_frames = depot_fetch(&s->depot, ot->handle, &t->frames);
 }
 
+/* Red zone after a slab object up to the next slot; 0 if its cache has none. */
+static uint64_t slab_redzone(struct sanitizer *s, const struct shadow_object *o)
+{
+	const struct shadow_cache *c = caches_find(&s->caches, o->cache_id);
+
+	return c && c->stride > o->size_alloc ? c->stride - o->size_alloc : 0;
+}
+
 /*
- * The object an address is about: the one whose extent holds it, else a slab
- * neighbour at most one object size away (Linux describes the nearest slot
- * of the slab page; we only know the slots that were allocated).
+ * The object an address is about: the one whose extent holds it, else a
+ * slab neighbour. Linux's nearest_obj() names the object whose slot
+ * [object, object + stride) holds the address, so a red zone belongs to the
+ * object before it ("to the right of"); we follow that when that object is
+ * tracked. The slab's leading pad, or the tail of a slot never allocated,
+ * falls to the next object ("to the left of"). Caches without a red zone:
+ * a neighbour at most one object size away.
  */
 static const struct shadow_object *nearby_object(struct sanitizer *s, uint64_t gva)
 {
 	const struct shadow_object *o =
 	    objects_get(&s->objects, objects_containing(&s->objects, gva));
+	uint64_t rz;
 
 	if (o)
 		return o;
 	o = objects_get(&s->objects, objects_floor(&s->objects, gva));
-	if (o && o->kind == OBJ_SLAB && gva - (o->start + o->size_alloc) < o->size_alloc)
-		return o;
+	if (o && o->kind == OBJ_SLAB) {
+		rz = slab_redzone(s, o);
+		if (gva - (o->start + o->size_alloc) < (rz ? rz : o->size_alloc))
+			return o;
+	}
 	o = objects_get(&s->objects, objects_ceil(&s->objects, gva));
-	if (o && o->kind == OBJ_SLAB && o->start - gva <= o->size_alloc)
-		return o;
+	if (o && o->kind == OBJ_SLAB) {
+		rz = slab_redzone(s, o);
+		if (o->start - gva <= (rz ? rz : o->size_alloc))
+			return o;
+	}
 	return NULL;
 }
 

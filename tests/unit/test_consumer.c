@@ -121,7 +121,33 @@ static void test_cache_name_decoded(void **state)
 	drain(f);
 	assert_int_equal(f->n, 1);
 	assert_string_equal(f->last.name, "my_cache1");
-	assert_int_equal(f->last.size_alloc, 120); /* slot size 0 means the object size */
+	assert_int_equal(f->last.size_alloc, 120); /* stride 0: the object size, no red zone */
+	fix_free(f);
+}
+
+/* ABI 1.1: the stride carries the red zone; the largest one allowed still decodes. */
+static void test_cache_stride_decoded(void **state)
+{
+	struct fix *f = fix_ready(KV_MODE_SYNC, 1, 12);
+	struct kv_rec r = fg_rec(KV_EV_CACHE_CREATE, 0, 1);
+
+	(void)state;
+	r.name_len = 9;
+	r.size_req = 120;
+	r.size_alloc = 120 + 64;
+	r.freeptr_offset = 176; /* outside the object, inside the stride */
+	assert_true(fg_emit(&f->g.rings[0], r, NULL, "my_cache1"));
+	r = fg_rec(KV_EV_CACHE_CREATE, 0, 2);
+	r.name_len = 9;
+	r.size_req = 8192;
+	r.size_alloc = 8192 + KV_CACHE_REDZONE_MAX;
+	r.freeptr_offset = KV_FREEPTR_NONE;
+	assert_true(fg_emit(&f->g.rings[0], r, NULL, "my_cache2"));
+	drain(f);
+	assert_int_equal(f->n, 2);
+	assert_int_equal(f->last.size_req, 8192);
+	assert_int_equal(f->last.size_alloc, 8192 + KV_CACHE_REDZONE_MAX);
+	assert_int_equal(f->seqs[0], 1);
 	fix_free(f);
 }
 
@@ -313,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_register_layout),
 	    cmocka_unit_test(test_single_ring_in_order),
 	    cmocka_unit_test(test_cache_name_decoded),
+	    cmocka_unit_test(test_cache_stride_decoded),
 	    cmocka_unit_test(test_two_rings_global_order),
 	    cmocka_unit_test(test_gap_waits_then_skips),
 	    cmocka_unit_test(test_flush_skips_gaps),

@@ -80,6 +80,12 @@ static void test_record_rejects(void **state)
 	r = fg_rec(KV_EV_CACHE_CREATE, 0, 1), r.name_len = 1, r.size_req = 64,
 	r.freeptr_offset = 60;
 	expect_reject(r, NULL, "c", KV_REJ_FREEPTR);
+	r.freeptr_offset = KV_FREEPTR_NONE, r.size_alloc = 56;
+	expect_reject(r, NULL, "c", KV_REJ_SIZE); /* stride below the object size */
+	r.size_alloc = 64 + KV_CACHE_REDZONE_MAX + 8;
+	expect_reject(r, NULL, "c", KV_REJ_SIZE); /* red zone too large to poison per alloc */
+	r.size_alloc = 64 + 16, r.freeptr_offset = 76;
+	expect_reject(r, NULL, "c", KV_REJ_FREEPTR); /* past the stride */
 	r = slab(0, 1), r.len = (uint16_t)(kv_rec_len(0, 0) + 8);
 	expect_reject(r, NULL, NULL, KV_REJ_REC_LEN); /* framed, but not the formula */
 	r = slab(0, 0);

@@ -28,6 +28,7 @@ struct fake {
 	struct report_info last; /* pointers inside are dead after the sink */
 	uint64_t last_frame0, last_alloc_frame0;
 	char cache_name[SHADOW_NAME_LEN];
+	char text[16384]; /* the last report, formatted */
 };
 
 static struct fake *g;
@@ -83,6 +84,7 @@ static void sink(void *ctx, const struct report_info *r)
 	f->last_frame0 = r->nr_frames ? r->frames[0] : 0;
 	f->last_alloc_frame0 = r->alloc.nr_frames ? r->alloc.frames[0] : 0;
 	snprintf(f->cache_name, sizeof(f->cache_name), "%s", r->cache_name ? r->cache_name : "");
+	report_format(r, NULL, NULL, f->text, sizeof(f->text));
 }
 
 static struct sanitizer *make(uint64_t quarantine, bool multi_shot, enum sanitizer_mode mode)
@@ -403,6 +405,178 @@ static void test_check_access(void **state)
 	sanitizer_destroy(s);
 }
 
+/* A 32-byte cache with KASAN's 16-byte red zone: slots 48 bytes apart. */
+#define RZ_CACHE  9
+#define RZ_STRIDE 48
+#define RZ_SLAB	  (DMAP + 0x40000)		  /* page-aligned slab: pad, then slots */
+#define RZ_OBJ(i) (RZ_SLAB + 16 + (i)*RZ_STRIDE) /* the pad is one red zone */
+
+static struct sanitizer *with_redzone_cache(void)
+{
+	struct sanitizer *s = make(0, true, SANITIZER_GENERIC);
+	struct shadow_event e = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x40, .addr = RZ_SLAB};
+
+	ev_ex(s, &e); /* the slab's page: all accessible until objects are handed out */
+	ev(s, SHADOW_EV_CACHE_CREATE, 0, 32, RZ_STRIDE, RZ_CACHE, 0);
+	return s;
+}
+
+static void test_redzones_poisoned_at_alloc_kept_at_free(void **state)
+{
+	struct sanitizer *s = with_redzone_cache();
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_OBJ(1), 20, 32, RZ_CACHE, 0x1);
+	/* the object, its slack, then the right red zone up to the next slot */
+	assert_int_equal(sb(s, RZ_OBJ(1)), 0x00);
+	assert_int_equal(sb(s, RZ_OBJ(1) + 16), 0x04);
+	assert_int_equal(sb(s, RZ_OBJ(1) + 24), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(1) + 32), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(1) + 40), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(2)), 0x00); /* the next slot is not touched */
+	/* the left one: the tail of slot 0, never allocated */
+	assert_int_equal(sb(s, RZ_OBJ(1) - 16), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(1) - 8), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(1) - 24), 0x00); /* slot 0's object */
+	/* the first object's left red zone is the slab's pad, never the page before */
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_OBJ(0), 32, 32, RZ_CACHE, 0x1);
+	assert_int_equal(sb(s, RZ_SLAB), 0xFC);
+	assert_int_equal(sb(s, RZ_SLAB + 8), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(0)), 0x00);
+	assert_int_equal(sb(s, RZ_SLAB - 8), 0x00);
+	/* a free poisons the object only: the red zones stay slab redzone */
+	ev(s, SHADOW_EV_SLAB_FREE, RZ_OBJ(1), 0, 0, RZ_CACHE, 0x2);
+	assert_int_equal(sb(s, RZ_OBJ(1)), 0xFA);
+	assert_int_equal(sb(s, RZ_OBJ(1) + 24), 0xFB);
+	assert_int_equal(sb(s, RZ_OBJ(1) + 32), 0xFC);
+	assert_int_equal(sb(s, RZ_OBJ(1) - 8), 0xFC);
+	assert_int_equal(g->nreports, 0);
+	sanitizer_destroy(s);
+}
+
+/* A slab without a leading pad (Linux SLUB) starts on a page: nothing before it is poisoned. */
+static void test_redzone_left_stays_in_page(void **state)
+{
+	struct sanitizer *s = with_redzone_cache();
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_SLAB, 32, 32, RZ_CACHE, 0x1);
+	assert_int_equal(sb(s, RZ_SLAB - 8), 0x00);
+	assert_int_equal(sb(s, RZ_SLAB - 16), 0x00);
+	assert_int_equal(sb(s, RZ_SLAB + 32), 0xFC);
+	sanitizer_destroy(s);
+}
+
+static void test_redzone_reports(void **state)
+{
+	struct sanitizer *s = with_redzone_cache();
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_OBJ(0), 15, 32, RZ_CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_OBJ(1), 15, 32, RZ_CACHE, 0x2);
+	/* past the object's slot end: its own red zone, "to the right of" it */
+	assert_true(access_at(s, RZ_OBJ(0) + 40, 1, false));
+	assert_string_equal(report_info_bug_type(&g->last), "slab-out-of-bounds");
+	assert_int_equal(g->last.obj_start, RZ_OBJ(0));
+	assert_non_null(strstr(g->text, "The buggy address is located 25 bytes to the right of\n"
+					" allocated 15-byte region"));
+	/*
+	 * ptr[-1] of object 1 is in slot 0's red zone: Linux's nearest_obj()
+	 * describes object 0, "to the right of" it, not object 1.
+	 */
+	assert_true(access_at(s, RZ_OBJ(1) - 1, 1, false));
+	assert_string_equal(report_info_bug_type(&g->last), "slab-out-of-bounds");
+	assert_int_equal(g->last.obj_start, RZ_OBJ(0));
+	assert_non_null(strstr(g->text, "32 bytes to the right of\n allocated 15-byte region"));
+	/* the slab's pad belongs to no slot: "to the left of" the first object */
+	assert_true(access_at(s, RZ_OBJ(0) - 1, 1, false));
+	assert_string_equal(report_info_bug_type(&g->last), "slab-out-of-bounds");
+	assert_int_equal(g->last.obj_start, RZ_OBJ(0));
+	assert_non_null(strstr(g->text, "1 bytes to the left of\n allocated 15-byte region"));
+	/*
+	 * Still about object 0 once it is freed, still slab-out-of-bounds (the
+	 * red zone's 0xFC), and so "allocated" region as Linux words that type.
+	 */
+	ev(s, SHADOW_EV_SLAB_FREE, RZ_OBJ(0), 0, 0, RZ_CACHE, 0x3);
+	assert_true(access_at(s, RZ_OBJ(0) + 32, 8, true));
+	assert_string_equal(report_info_bug_type(&g->last), "slab-out-of-bounds");
+	assert_true(g->last.obj_freed);
+	assert_non_null(strstr(g->text, "17 bytes to the right of\n allocated 15-byte region"));
+	sanitizer_destroy(s);
+}
+
+/* The slack canary covers [size_req, object size) only: red zones are never scanned. */
+static void test_redzone_not_in_canary_check(void **state)
+{
+	struct sanitizer *s = with_redzone_cache();
+	static const uint8_t junk[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_OBJ(1), 20, 32, RZ_CACHE, 0x1);
+	/* the allocator writes its metadata into the red zones (freelist, SLUB tracks) */
+	memcpy(g->ram + (RZ_OBJ(1) - DMAP) + 32, junk, sizeof(junk));
+	memcpy(g->ram + (RZ_OBJ(1) - DMAP) - 16, junk, sizeof(junk));
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, RZ_OBJ(1), 0, 0, RZ_CACHE, 0x2), 0);
+	assert_int_equal(g->nreports, 0);
+	/* a write into the slack is still found at free */
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_OBJ(2), 20, 32, RZ_CACHE, 0x1);
+	g->ram[RZ_OBJ(2) - DMAP + 30] = 0x77;
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, RZ_OBJ(2), 0, 0, RZ_CACHE, 0x2), 1);
+	assert_int_equal(g->last.first_bad_addr, RZ_OBJ(2) + 30);
+	sanitizer_destroy(s);
+}
+
+/*
+ * mempool_page_alloc_double_free: a second page free of the same pages is a
+ * double-free at the page address; the page free that follows a large
+ * kmalloc's or vmalloc's own free is not.
+ */
+static void test_page_double_free(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct shadow_event e = {
+	    .kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x50, .order = 2, .addr = DMAP + 0x50000};
+
+	(void)state;
+	/* pages never seen before (they may predate the driver): no report */
+	e.kind = SHADOW_EV_PAGE_FREE;
+	assert_int_equal(ev_ex(s, &e), 0);
+	e.kind = SHADOW_EV_PAGE_ALLOC;
+	assert_int_equal(ev_ex(s, &e), 0);
+	e.kind = SHADOW_EV_PAGE_FREE;
+	assert_int_equal(ev_ex(s, &e), 0);
+	assert_int_equal(g->nreports, 0);
+	assert_int_equal(ev_ex(s, &e), 1);
+	assert_int_equal(g->last.kind, REPORT_DOUBLE_FREE);
+	assert_int_equal(g->last.addr, DMAP + 0x50000);
+	assert_non_null(strstr(g->text, "BUG: KASAN: double-free in "));
+	assert_non_null(strstr(g->text, "Free of addr ffff888000050000 by task"));
+
+	/* kfree of a large kmalloc, then the free of its pages: one free, no report */
+	e.kind = SHADOW_EV_PAGE_ALLOC;
+	ev_ex(s, &e);
+	ev(s, SHADOW_EV_KMALLOC_LARGE, DMAP + 0x50000, 9000, 16384, 0, 0x1);
+	ev(s, SHADOW_EV_KFREE_LARGE, DMAP + 0x50000, 0, 0, 0, 0x2);
+	e.kind = SHADOW_EV_PAGE_FREE;
+	assert_int_equal(ev_ex(s, &e), 0);
+	/* ... but a second page free of them is a double free */
+	assert_int_equal(ev_ex(s, &e), 1);
+	assert_int_equal(g->nreports, 2);
+
+	/* vfree, then each backing page's free */
+	e = (struct shadow_event){
+	    .kind = SHADOW_EV_PAGE_ALLOC, .pfn = VPAGE0 >> 12, .addr = DMAP + VPAGE0};
+	ev_ex(s, &e);
+	ev(s, SHADOW_EV_VMALLOC, VMAP, 4096, 4096, 0, 0x1);
+	e = (struct shadow_event){.kind = SHADOW_EV_VFREE, .addr = VMAP};
+	ev_ex(s, &e);
+	e = (struct shadow_event){
+	    .kind = SHADOW_EV_PAGE_FREE, .pfn = VPAGE0 >> 12, .addr = DMAP + VPAGE0};
+	assert_int_equal(ev_ex(s, &e), 0);
+	assert_int_equal(g->nreports, 2);
+	sanitizer_destroy(s);
+}
+
 static void test_single_shot(void **state)
 {
 	struct sanitizer *s = with_cache(0, false);
@@ -667,6 +841,11 @@ int main(void)
 	    cmocka_unit_test(test_ksize_disables_canary),
 	    cmocka_unit_test(test_write_after_free_found_at_realloc),
 	    cmocka_unit_test(test_check_access),
+	    cmocka_unit_test(test_redzones_poisoned_at_alloc_kept_at_free),
+	    cmocka_unit_test(test_redzone_left_stays_in_page),
+	    cmocka_unit_test(test_redzone_reports),
+	    cmocka_unit_test(test_redzone_not_in_canary_check),
+	    cmocka_unit_test(test_page_double_free),
 	    cmocka_unit_test(test_single_shot),
 	    cmocka_unit_test(test_quarantine_eviction),
 	    cmocka_unit_test(test_kmalloc_large),

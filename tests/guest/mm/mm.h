@@ -130,7 +130,7 @@ void kmem_cache_destroy(struct kmem_cache *s);
 int kmem_cache_alloc_bulk(struct kmem_cache *s, gfp_t gfp, size_t nr, void **p);
 void kmem_cache_free_bulk(struct kmem_cache *s, size_t nr, void **p);
 unsigned int kmem_cache_size(struct kmem_cache *s); /* object size */
-/* For tests: slot size (object size rounded up) and the free pointer's offset. */
+/* For tests: slot stride (object + red zone, aligned) and the free pointer's offset. */
 unsigned int kmem_cache_slot_size(struct kmem_cache *s);
 unsigned int kmem_cache_freeptr_offset(struct kmem_cache *s);
 /* For tests: the cache kmalloc(size) would use, NULL above KMALLOC_MAX_CACHE_SIZE. */

@@ -41,11 +41,14 @@ TESTCASE(mm_slab_cache)
 	struct kmem_cache *c = kmem_cache_create("mm_test_20", 20, 16, 0, NULL);
 	void *a, *b, *bulk[8];
 
-	TEST_ASSERT(c && kmem_cache_size(c) == 20 && kmem_cache_slot_size(c) == 32);
+	/* 20 bytes + KASAN's 16-byte red zone, rounded up to the 16-byte alignment */
+	TEST_ASSERT(c && kmem_cache_size(c) == 20 && kmem_cache_slot_size(c) == 48);
 	TEST_ASSERT(kmem_cache_freeptr_offset(c) == 8); /* middle of the object, like SLUB */
 	a = kmem_cache_alloc(c, GFP_KERNEL);
 	b = kmem_cache_zalloc(c, GFP_KERNEL);
 	TEST_ASSERT(a && b && a != b && IS_DIRECT(a) && !((u64)a % 16) && !((u64)b % 16));
+	/* a red zone on both sides, also for the first object of a slab */
+	TEST_ASSERT(offset_in_page(a) >= 28 && offset_in_page(b) >= 28);
 	TEST_ASSERT(((u8 *)b)[0] == 0 && ((u8 *)b)[19] == 0);
 	kmem_cache_free(c, a);
 	kmem_cache_free(c, b);
@@ -79,7 +82,9 @@ TESTCASE(mm_slab_ctor_rcu_align)
 	TEST_ASSERT(p && p[0] == 0x5a && p[23] == 0x5a);
 	kmem_cache_free(c, p);
 	p = kmem_cache_alloc(h, GFP_KERNEL);
+	/* 40 bytes + 16-byte red zone fit one 64-byte line */
 	TEST_ASSERT(p && !((u64)p % 64) && kmem_cache_slot_size(h) == 64);
+	TEST_ASSERT(kmem_cache_slot_size(r) == 56); /* no red zone: object + rcu_head */
 	kmem_cache_free(h, p);
 	p = kmem_cache_alloc(r, GFP_KERNEL);
 	kmem_cache_free(r, p);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Slab caches. A slab is a buddy block: objects from its start, a bitmap of
- * allocated objects at its end (so a double or invalid free is reported but
- * never applied). Free objects hold the freelist pointer at a per-cache
- * offset: the middle of the object like SLUB, or after it for caches with a
- * constructor or SLAB_TYPESAFE_BY_RCU (whose contents must survive a free).
+ * Slab caches. A slab is a buddy block: a leading pad, then the slots, a
+ * bitmap of allocated objects at its end (so a double or invalid free is
+ * reported but never applied). A slot is the object, then a red zone sized
+ * like KASAN's optimal_redzone(); the pad is one red zone, so that every
+ * object has one on each side (kasan-vmm poisons them from the stride the
+ * cache announces). Free objects hold the freelist pointer at a per-cache
+ * offset: the middle of the object like SLUB, or after it (in the red zone,
+ * touched only by allocator code) for caches with a constructor or
+ * SLAB_TYPESAFE_BY_RCU (whose contents must survive a free).
  * An fp of 0 means "no event" (krealloc's internal moves).
  */
 #include "mm_internal.h"
@@ -17,7 +21,8 @@ struct kmem_cache {
 	char name[CACHE_NAME_MAX];
 	u32 id;
 	u32 size;   /* object size */
-	u32 slot;   /* object + free pointer (if outside) + alignment */
+	u32 slot;   /* stride: object + red zone (or free pointer) + alignment */
+	u32 pad;    /* before the first object: at least one red zone */
 	u32 offset; /* free pointer */
 	u32 flags;
 	u32 order; /* of each slab */
@@ -70,11 +75,25 @@ void mm_zero(void *dst, size_t n)
 	asm volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(0) : "memory");
 }
 
-/* Layout: slot size, free pointer, slab order and objects per slab. */
+/* KASAN's optimal_redzone() (mm/kasan/generic.c): bigger objects, bigger red zones. */
+static u32 optimal_redzone(size_t size)
+{
+	return size <= 64 - 16		? 16
+	       : size <= 128 - 32	? 32
+	       : size <= 512 - 64	? 64
+	       : size <= 4096 - 128	? 128
+	       : size <= (1 << 14) - 256 ? 256
+	       : size <= (1 << 15) - 512 ? 512
+	       : size <= (1 << 16) - 1024 ? 1024
+					  : 2048;
+}
+
+/* Layout: slot size, pad, free pointer, slab order and objects per slab. */
 static void cache_layout(struct kmem_cache *s, size_t size, size_t align)
 {
-	bool outside = s->ctor || (s->flags & SLAB_TYPESAFE_BY_RCU) || size < 8;
-	u32 bytes;
+	bool rcu = s->flags & SLAB_TYPESAFE_BY_RCU;
+	bool outside = s->ctor || rcu || size < 8;
+	u32 bytes, inuse;
 
 	align = MAX(align, 8);
 	if (s->flags & SLAB_HWCACHE_ALIGN)
@@ -83,21 +102,31 @@ static void cache_layout(struct kmem_cache *s, size_t size, size_t align)
 	s->size = (u32)size;
 	if (outside) { /* an RCU-deferred free keeps a struct rcu_head there */
 		s->offset = (u32)ALIGN_UP(size, 8);
-		s->slot =
-		    (u32)ALIGN_UP(s->offset + (s->flags & SLAB_TYPESAFE_BY_RCU ? 16 : 8), align);
+		inuse = s->offset + (rcu ? 16 : 8);
 	} else {
 		s->offset = (u32)ALIGN_DOWN(size / 2, 8);
-		s->slot = (u32)ALIGN_UP(size, align);
+		inuse = (u32)size;
 	}
+	/*
+	 * No red zone for SLAB_TYPESAFE_BY_RCU: call_rcu (not allocator code)
+	 * writes the rcu_head after the object, which must stay accessible.
+	 */
+	s->slot = (u32)ALIGN_UP(rcu ? inuse : MAX(inuse, size + optimal_redzone(size)), align);
+	s->pad = rcu ? 0 : (u32)ALIGN_UP(s->slot - size, align);
 	for (s->order = 0;; s->order++) {
 		bytes = (u32)(PAGE_SIZE << s->order);
-		s->objs = (bytes * 8) / (s->slot * 8 + 1);
+		s->objs = bytes > s->pad ? ((bytes - s->pad) * 8) / (s->slot * 8 + 1) : 0;
 		if (s->objs >= 8 || (s->objs && s->order >= 3) || s->order == MAX_PAGE_ORDER)
 			break;
 	}
 	s->bitmap_off = bytes - (u32)ALIGN_UP((s->objs + 7) / 8, 8);
-	while (s->objs * s->slot > s->bitmap_off)
+	while (s->pad + s->objs * s->slot > s->bitmap_off)
 		s->objs--;
+}
+
+static inline void *slab_obj(const struct kmem_cache *s, u8 *base, u32 i)
+{
+	return base + s->pad + (u64)i * s->slot;
 }
 
 /*
@@ -118,13 +147,13 @@ static struct page *new_slab(struct kmem_cache *s, u64 fp)
 	pg->alloc_bits = base + s->bitmap_off;
 	mm_zero(pg->alloc_bits, (s->objs + 7) / 8);
 	for (u32 i = s->objs; i-- > 0;) {
-		void *obj = base + (u64)i * s->slot;
+		void *obj = slab_obj(s, base, i);
 
 		if (s->ctor)
 			s->ctor(obj);
-		*freeptr(s, obj) = i + 1 < s->objs ? base + (u64)(i + 1) * s->slot : NULL;
+		*freeptr(s, obj) = i + 1 < s->objs ? slab_obj(s, base, i + 1) : NULL;
 	}
-	pg->freelist = base;
+	pg->freelist = slab_obj(s, base, 0);
 	pg->private = (u64)s->slabs;
 	s->slabs = pg;
 	list_add(&s->partial, pg);
@@ -146,7 +175,7 @@ void *slab_alloc(struct kmem_cache *s, gfp_t gfp, size_t req, u64 fp)
 	obj = pg->freelist;
 	pg->freelist = *freeptr(s, obj);
 	pg->inuse++;
-	idx = (u32)(((u8 *)obj - (u8 *)page_address(pg)) / s->slot);
+	idx = (u32)(((u8 *)obj - (u8 *)page_address(pg) - s->pad) / s->slot);
 	pg->alloc_bits[idx / 8] |= (u8)(1u << (idx % 8));
 	if (!pg->freelist)
 		list_del(&s->partial, pg);
@@ -175,6 +204,11 @@ static bool slab_of(const void *p, struct page **pgp, u32 *idxp)
 		return false;
 	off = (u64)((const u8 *)p - (const u8 *)page_address(pg));
 	*pgp = pg;
+	if (off < pg->slab_cache->pad) { /* the pad: bit 0 is checked, never changed */
+		*idxp = 0;
+		return false;
+	}
+	off -= pg->slab_cache->pad;
 	*idxp = (u32)(off / pg->slab_cache->slot);
 	return off % pg->slab_cache->slot == 0 && *idxp < pg->slab_cache->objs;
 }
@@ -310,8 +344,16 @@ static void cache_created(struct kmem_cache *s, u64 fp)
 		&(struct kv_ev){.name = s->name,
 				.cache_id = s->id,
 				.size_req = s->size,
-				.size_alloc = s->slot,
-				.freeptr_offset = s->offset});
+				/* the stride, when there is a red zone to poison */
+				.size_alloc = s->pad ? s->slot : 0,
+				/*
+				 * Without a red zone (SLAB_TYPESAFE_BY_RCU) the free
+				 * pointer after the object is not announced: as for the
+				 * Linux driver, the host leaves freed contents alone.
+				 */
+				.freeptr_offset = s->pad || s->offset + 8 <= s->size
+						      ? s->offset
+						      : KV_FREEPTR_NONE});
 }
 
 struct kmem_cache *mm_cache_create(const char *name, size_t size, size_t align, unsigned int flags,

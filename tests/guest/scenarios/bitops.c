@@ -54,7 +54,11 @@ static noinline void kasan_bitops_test_and_modify(long nr, void *addr, const voi
 	kasan_int_result = test_bit(nr, addr);
 }
 
-/* kzalloc(9) lands in a 16-byte slot: the bad word stays inside it. */
+/*
+ * kzalloc(9) from kmalloc-16: the word at bits + 8 has its first bad byte at
+ * bits[9], a partial granule, so the bug type comes from the next one, the
+ * red zone: slab-out-of-bounds.
+ */
 TESTCASE(kasan_bitops_generic)
 {
 	size_t size = sizeof(long) + 1;

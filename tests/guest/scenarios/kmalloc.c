@@ -28,29 +28,48 @@ TESTCASE(kmalloc_oob_right)
 	/* Aligned, first out-of-bounds granule inside the 128-byte slot. */
 	expect_write(SLAB_OOB, 1, ptr, size);
 	write8(ptr + size + 5, 'y');
-	/* Past the slot: ptr[0] = ptr[size + 13]; only the read is bad. */
+	/* Past the object, in its red zone: ptr[0] = ptr[size + 13]; only the read is bad. */
 	expect_read(SLAB_OOB, 1, ptr, size);
 	write8(ptr, read8(ptr + size + KASAN_GRANULE_SIZE + 5));
 	kfree(ptr);
 	return 0;
 }
 
+/*
+ * ptr[-1] is in the red zone of the slot before ptr's, and Linux
+ * (nearest_obj) describes the object of that slot: "to the right of" it.
+ * So that the report is about an allocation of this case, ptr is taken
+ * right after another kmalloc(15) of this case (the first pair of
+ * neighbouring slots among up to OOB_LEFT_TRIES allocations).
+ */
+#define OOB_LEFT_TRIES 128
+
 TESTCASE(kmalloc_oob_left)
 {
-	size_t size = 15;
-	char *first = kmalloc(size, GFP_KERNEL), *ptr = first;
+	size_t size = 15, stride = kmem_cache_slot_size(kmalloc_slab(size));
+	char *p[OOB_LEFT_TRIES], *left = NULL, *ptr = NULL;
+	u32 n = 0;
 
+	while (n < OOB_LEFT_TRIES && !ptr) {
+		p[n] = kmalloc(size, GFP_KERNEL);
+		if (!p[n])
+			break;
+		for (u32 i = 0; i < n && !ptr; i++) {
+			if (p[n] == p[i] + stride)
+				left = p[i], ptr = p[n];
+			else if (p[i] == p[n] + stride)
+				left = p[n], ptr = p[i];
+		}
+		n++;
+	}
+	if (ptr) {
+		OPTIMIZER_HIDE_VAR(ptr);
+		expect_read(SLAB_OOB, 1, left, size);
+		write8(ptr, read8(ptr - 1));
+	}
+	while (n-- > 0)
+		kfree(p[n]);
 	TEST_ASSERT(ptr);
-	/* ptr[-1] must be the previous slot's tail, not the page before the slab. */
-	if (!offset_in_page(ptr))
-		ptr = kmalloc(size, GFP_KERNEL);
-	TEST_ASSERT(ptr);
-	OPTIMIZER_HIDE_VAR(ptr);
-	expect_read(SLAB_OOB, 1, ptr, size);
-	write8(ptr, read8(ptr - 1));
-	if (ptr != first)
-		kfree(ptr);
-	kfree(first);
 	return 0;
 }
 
