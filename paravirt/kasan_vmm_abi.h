@@ -238,7 +238,7 @@ enum kv_event_kind {
  * SLUB debug metadata and page alignment all fit well below it.
  */
 #define KV_CACHE_REDZONE_MAX (2u * 8192u + 4096u)
-#define KV_SEQ_FIRST	  1u /* the guest's counter hands out 1 first; 0 is invalid */
+#define KV_SEQ_FIRST	     1u /* the guest's counter hands out 1 first; 0 is invalid */
 
 /*
  * One record: this header, then u64 frames[nr_frames], then name[name_len]

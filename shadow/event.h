@@ -16,26 +16,26 @@
 #include <stdint.h>
 
 #define SHADOW_MAX_FRAMES 64
-#define SHADOW_NAME_LEN   64 /* cache and module names, NUL included */
-#define SHADOW_COMM_LEN   16 /* TASK_COMM_LEN */
+#define SHADOW_NAME_LEN	  64 /* cache and module names, NUL included */
+#define SHADOW_COMM_LEN	  16 /* TASK_COMM_LEN */
 
 enum shadow_event_kind {
-	SHADOW_EV_CACHE_CREATE = 1, /* cache_id, name, size_req = object size,
-				       size_alloc = slot stride (= size_req: no red zone), freeptr_offset */
+	/* CACHE_CREATE: size_alloc = slot stride, object + red zone (= size_req: none) */
+	SHADOW_EV_CACHE_CREATE = 1, /* cache_id, name, size_req = object size, freeptr_offset */
 	SHADOW_EV_CACHE_DESTROY,    /* cache_id */
-	SHADOW_EV_SLAB_ALLOC,       /* addr, size_req, size_alloc, cache_id */
-	SHADOW_EV_SLAB_FREE,        /* addr, cache_id (0: kfree, unknown cache) */
+	SHADOW_EV_SLAB_ALLOC,	    /* addr, size_req, size_alloc, cache_id */
+	SHADOW_EV_SLAB_FREE,	    /* addr, cache_id (0: kfree, unknown cache) */
 	SHADOW_EV_KMALLOC_LARGE,    /* addr, size_req, size_alloc (page-backed kmalloc) */
-	SHADOW_EV_KFREE_LARGE,      /* addr */
-	SHADOW_EV_PAGE_ALLOC,       /* pfn, order, addr = direct-map address of the first page */
-	SHADOW_EV_PAGE_FREE,        /* pfn, order, addr */
-	SHADOW_EV_VMALLOC,          /* addr, size_req, size_alloc (mapped, page-aligned) */
-	SHADOW_EV_VFREE,            /* addr */
-	SHADOW_EV_KREALLOC,         /* old_addr -> addr, size_req, size_alloc (in place when equal) */
-	SHADOW_EV_KSIZE,            /* addr: the whole allocated size becomes valid */
-	SHADOW_EV_AUX_STACK,        /* addr: object the work was queued for; frames = queueing stack */
-	SHADOW_EV_MODULE_LOAD,      /* name, addr = base, size_req = size */
-	SHADOW_EV_MODULE_UNLOAD,    /* name, addr = base */
+	SHADOW_EV_KFREE_LARGE,	    /* addr */
+	SHADOW_EV_PAGE_ALLOC,	    /* pfn, order, addr = direct-map address of the first page */
+	SHADOW_EV_PAGE_FREE,	    /* pfn, order, addr */
+	SHADOW_EV_VMALLOC,	    /* addr, size_req, size_alloc (mapped, page-aligned) */
+	SHADOW_EV_VFREE,	    /* addr */
+	SHADOW_EV_KREALLOC,	 /* old_addr -> addr, size_req, size_alloc (in place when equal) */
+	SHADOW_EV_KSIZE,	 /* addr: the whole allocated size becomes valid */
+	SHADOW_EV_AUX_STACK,	 /* addr: object the work was queued for; frames = queueing stack */
+	SHADOW_EV_MODULE_LOAD,	 /* name, addr = base, size_req = size */
+	SHADOW_EV_MODULE_UNLOAD, /* name, addr = base */
 };
 
 struct shadow_event {
@@ -46,9 +46,9 @@ struct shadow_event {
 	uint32_t cpu;
 	char comm[SHADOW_COMM_LEN];
 
-	uint64_t addr;     /* guest virtual address of the object/first page */
-	uint64_t old_addr; /* krealloc: the previous object */
-	uint64_t size_req; /* requested size */
+	uint64_t addr;	     /* guest virtual address of the object/first page */
+	uint64_t old_addr;   /* krealloc: the previous object */
+	uint64_t size_req;   /* requested size */
 	uint64_t size_alloc; /* allocated size (>= size_req) */
 	uint64_t pfn;
 	uint32_t order;

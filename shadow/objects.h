@@ -42,9 +42,9 @@ enum object_state {
 	OBJ_FREED, /* in quarantine: the free track is valid */
 };
 
-#define OBJ_F_KSIZED  0x1 /* ksize() made the slack usable: no canary */
-#define OBJ_F_CANARY  0x2 /* the slack holds the canary pattern */
-#define OBJ_F_PATTERN 0x4 /* the freed body holds the free pattern */
+#define OBJ_F_KSIZED	     0x1 /* ksize() made the slack usable: no canary */
+#define OBJ_F_CANARY	     0x2 /* the slack holds the canary pattern */
+#define OBJ_F_PATTERN	     0x4 /* the freed body holds the free pattern */
 #define OBJ_F_SLACK_REPORTED 0x8 /* a trapped write into the slack was reported already */
 
 /* Who allocated/freed/queued work, and the depot handle of the stack. */

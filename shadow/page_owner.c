@@ -47,8 +47,7 @@ static void set_pages(struct page_owner *po, uint64_t gpa, uint64_t npages, bool
 void page_owner_set(struct page_owner *po, uint64_t gpa, uint64_t npages, bool is_free,
 		    const struct object_track *t)
 {
-	set_pages(po, gpa, npages, is_free, t,
-		  is_free ? PAGE_STATE_FREED : PAGE_STATE_ALLOCATED);
+	set_pages(po, gpa, npages, is_free, t, is_free ? PAGE_STATE_FREED : PAGE_STATE_ALLOCATED);
 }
 
 void page_owner_set_object_free(struct page_owner *po, uint64_t gpa, uint64_t npages,

@@ -65,8 +65,8 @@ static bool do_piece(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t l
 		return tag_map_set(&s->tags, gpa, len, a->val);
 	case PIECE_OWNER:
 		if (a->is_free) /* the object's free: its pages' own free is still to come */
-			page_owner_set_object_free(&s->page_owner, gpa & ~(SHADOW_PAGE_SIZE - 1),
-						   1, a->track);
+			page_owner_set_object_free(&s->page_owner, gpa & ~(SHADOW_PAGE_SIZE - 1), 1,
+						   a->track);
 		else
 			page_owner_set(&s->page_owner, gpa & ~(SHADOW_PAGE_SIZE - 1), 1, false,
 				       a->track);
@@ -572,7 +572,8 @@ static void vfree(struct sanitizer *s, const struct shadow_event *ev)
 static int realloc_event(struct sanitizer *s, const struct shadow_event *ev)
 {
 	struct shadow_object *o = objects_get(&s->objects, objects_find(&s->objects, ev->old_addr));
-	struct alloc_req a = {ev->addr, ev->size_req, ev->size_alloc, ev->cache_id, OBJ_SLAB, false};
+	struct alloc_req a = {ev->addr,	    ev->size_req, ev->size_alloc,
+			      ev->cache_id, OBJ_SLAB,	  false};
 	int bugs = 0;
 
 	if (a.req > KMALLOC_MAX_CACHE)

@@ -253,7 +253,8 @@ static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t b
  */
 static void note_slack_write(struct sanitizer *s, uint64_t bad_gva)
 {
-	struct shadow_object *o = objects_get(&s->objects, objects_containing(&s->objects, bad_gva));
+	struct shadow_object *o =
+	    objects_get(&s->objects, objects_containing(&s->objects, bad_gva));
 
 	if (o && o->state != OBJ_FREED && bad_gva >= o->start + o->size_req)
 		o->flags |= OBJ_F_SLACK_REPORTED;

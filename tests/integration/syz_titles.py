@@ -12,9 +12,10 @@ import re
 import sys
 
 SKIP = [r"kasan", r"__asan", r"check_memory_region", r"print_address_description",
-        r"k?v?(m|z|c)alloc", r"kv?free", r"kzfree", r"kmem_cache", r"slab_", r"^mem", r"^str",
-        r"^__mem", r"^__str", r"krealloc", r"ksize", r"memcpy", r"memset", r"memmove",
-        r"dump_stack", r"show_stack", r"panic", r"^rcu", r"__alloc_pages", r"__free_pages"]
+        r"k?v?(m|z|c)alloc", r"kv?free", r"kzfree", r"kmem_cache", r"slab_", r"krealloc",
+        r"ksize", r"mempool", r"dump_stack", r"show_stack", r"panic",
+        r"^(memcpy|memcmp|memset|memchr|memmove|memdup|strcmp|strncmp|strcpy|strlcpy|strncpy"
+        r"|strscpy|strlen|strstr|strnstr|strnlen|strchr|strdup|strndup)$"]
 
 
 def title(report):

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 log=$TMP/kasan.log
 run_vmm "$TMP/run" run --kernel "$GUEST" --cpus 2 --timeout 300 --multi_shot on --log "$log" \
-	--append "kasan_test=kmalloc_double_kzfree,kmem_cache_invalid_free,kmalloc_large_invalid_free,kmalloc_oob_right"
+	--append "kasan_test=kmalloc_double_kzfree,kmem_cache_invalid_free,kmalloc_large_invalid_free,kmalloc_oob_right,kasan_strings,kmalloc_oob_in_memset,rcu_uaf,mempool_slab_uaf"
 check "the guest finished its scenarios (exit $rc)" [ "$rc" = 0 ]
 check "double-free report names the scenario" \
 	grep -q "^BUG: KASAN: double-free in test_kmalloc_double_kzfree+0x[0-9a-f]*/0x[0-9a-f]*$" "$log"

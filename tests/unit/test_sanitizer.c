@@ -408,7 +408,7 @@ static void test_check_access(void **state)
 /* A 32-byte cache with KASAN's 16-byte red zone: slots 48 bytes apart. */
 #define RZ_CACHE  9
 #define RZ_STRIDE 48
-#define RZ_SLAB	  (DMAP + 0x40000)		  /* page-aligned slab: pad, then slots */
+#define RZ_SLAB	  (DMAP + 0x40000)		 /* page-aligned slab: pad, then slots */
 #define RZ_OBJ(i) (RZ_SLAB + 16 + (i)*RZ_STRIDE) /* the pad is one red zone */
 
 static struct sanitizer *with_redzone_cache(void)

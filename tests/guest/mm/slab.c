@@ -78,12 +78,12 @@ void mm_zero(void *dst, size_t n)
 /* KASAN's optimal_redzone() (mm/kasan/generic.c): bigger objects, bigger red zones. */
 static u32 optimal_redzone(size_t size)
 {
-	return size <= 64 - 16		? 16
-	       : size <= 128 - 32	? 32
-	       : size <= 512 - 64	? 64
-	       : size <= 4096 - 128	? 128
-	       : size <= (1 << 14) - 256 ? 256
-	       : size <= (1 << 15) - 512 ? 512
+	return size <= 64 - 16		  ? 16
+	       : size <= 128 - 32	  ? 32
+	       : size <= 512 - 64	  ? 64
+	       : size <= 4096 - 128	  ? 128
+	       : size <= (1 << 14) - 256  ? 256
+	       : size <= (1 << 15) - 512  ? 512
 	       : size <= (1 << 16) - 1024 ? 1024
 					  : 2048;
 }
