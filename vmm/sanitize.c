@@ -132,10 +132,35 @@ static void san_notify(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val)
 		ept_page_clean(ept, gpa_page);
 }
 
+/*
+ * page_alloc_sample=N: like KASAN's kasan.page_alloc.sample, only some page
+ * allocations are tracked. The choice hashes the pfn so that a page's free
+ * is treated like its allocation was.
+ */
+static bool san_page_sampled(const struct san *san, const struct shadow_event *ev)
+{
+	unsigned int n = san->vm->cfg->page_alloc_sample;
+	uint64_t h = ev->pfn * 0x9e3779b97f4a7c15ull;
+
+	if (n <= 1 || (ev->kind != SHADOW_EV_PAGE_ALLOC && ev->kind != SHADOW_EV_PAGE_FREE))
+		return true;
+	return (h >> 32) % n == 0;
+}
+
 static void san_apply(void *ctx, const struct shadow_event *ev)
 {
 	struct san *san = ctx;
 
+	if (!san_page_sampled(san, ev))
+		return;
+	if (!san->vm->cfg->stacktrace && ev->nr_frames) {
+		/* stacktrace=off: KASAN keeps no alloc/free stacks; neither do we */
+		struct shadow_event copy = *ev;
+
+		copy.nr_frames = 0;
+		sanitizer_apply_event(san->shadow, &copy);
+		return;
+	}
 	sanitizer_apply_event(san->shadow, ev);
 }
 

@@ -40,3 +40,17 @@ check "fault=panic leaves exactly one complete report" \
 	[ "$(grep -c '^BUG: KASAN' "$plog")" = 1 -a "$(grep -c '^=\{66\}$' "$plog")" = 2 ]
 check "fault=panic stopped the guest before its second scenario ran" \
 	bash -c "! grep -q '^ok 2 - kmem_cache_invalid_free' '$TMP/panic'"
+
+# stacktrace=off keeps no stacks: the sections say so, as KASAN's do.
+run_vmm "$TMP/nostack" run --kernel "$GUEST" --timeout 300 --stacktrace off \
+	--append "kasan_test=kmalloc_double_kzfree"
+check "stacktrace=off: allocation stack not kept" \
+	grep -A1 '^Allocated by task' "$TMP/nostack" | grep -q '(stack is not available)'
+# page_alloc_sample: unsampled page allocations are not tracked (slab ones still are).
+run_vmm "$TMP/sample1" run --kernel "$GUEST" --timeout 300 --append "kasan_test=page_alloc_uaf,kmalloc_uaf"
+run_vmm "$TMP/sampleN" run --kernel "$GUEST" --timeout 300 --page_alloc_sample 1000000 \
+	--multi_shot on --append "kasan_test=page_alloc_uaf,kmalloc_uaf"
+check "page_alloc_sample=1 tracks page allocations" grep -q '^BUG: KASAN: use-after-free in test_page_alloc_uaf' "$TMP/sample1"
+check "page_alloc_sample=1000000 leaves them untracked" \
+	bash -c "! grep -q '^BUG: KASAN: use-after-free in test_page_alloc_uaf' '$TMP/sampleN'"
+check "page_alloc_sample does not touch slab tracking" grep -q '^BUG: KASAN: slab-use-after-free in test_kmalloc_uaf' "$TMP/sampleN"
