@@ -19,6 +19,10 @@ WARN       := -Wall -Wextra -Werror
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O2 -I. -MMD -MP
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOST_LIBS  := -linih -lelf -lpthread
+# libvirt client (vmm/libvirt*.c): pkg-config runs in each recipe's shell, so
+# a fresh `make` asks it only after $(DEPS_STAMP) installed the packages.
+HOST_CFLAGS += $$(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+HOST_LIBS  += $$(pkg-config --libs libvirt libxml-2.0 2>/dev/null || echo -lvirt -lxml2)
 
 HOST_SRCS  := $(sort $(wildcard vmm/*.c paravirt/*.c shadow/*.c ept/*.c))
 LIB_SRCS   := $(filter-out vmm/main.c,$(HOST_SRCS))
@@ -30,7 +34,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/san/tests/%)
 
 DEPS_STAMP := $(BUILD)/.deps-$(shell cat scripts/deps.txt 2>/dev/null | md5sum | cut -c1-8)
 
-.PHONY: all deps test unit integration demo bench clean format fuzz debian-kernel
+.PHONY: all deps test unit integration demo bench clean format fuzz debian-kernel install-libvirt-hook
 all: $(DEPS_STAMP) $(BUILD)/kasan-vmm $(BUILD)/san/kasan-vmm $(BUILD)/testguest.elf
 
 # Install missing Debian packages once per package list.
@@ -95,6 +99,11 @@ demo: all
 
 bench: all
 	@tests/bench/run.sh
+
+# The libvirt hook that stops libvirt from starting domains tagged for kasan-vmm
+# (libvirtd notices a new hook after SIGHUP or a restart).
+install-libvirt-hook:
+	install -D -m 0755 scripts/libvirt-hook $(DESTDIR)/etc/libvirt/hooks/qemu.d/kasan-vmm
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

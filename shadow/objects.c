@@ -13,11 +13,12 @@ int objects_init(struct object_table *t, uint32_t cap)
 	memset(t, 0, sizeof(*t));
 	if (cap == 0 || cap > OBJECTS_MAX_CAP)
 		return -EINVAL;
-	/* large calloc is mmap-backed: unused nodes cost no memory */
+	/* large callocs are mmap-backed: unused nodes and records cost no memory */
 	t->pool = calloc((size_t)cap + 1, sizeof(*t->pool));
+	t->nodes = calloc((size_t)cap + 1, sizeof(*t->nodes));
 	t->index_mask = INDEX_MIN - 1; /* small and cache-resident until it must grow */
 	t->index = calloc(INDEX_MIN, sizeof(*t->index));
-	if (!t->pool || !t->index) {
+	if (!t->pool || !t->nodes || !t->index) {
 		objects_destroy(t);
 		return -ENOMEM;
 	}
@@ -30,41 +31,53 @@ int objects_init(struct object_table *t, uint32_t cap)
 void objects_destroy(struct object_table *t)
 {
 	free(t->pool);
+	free(t->nodes);
 	free(t->index);
 	t->pool = NULL;
+	t->nodes = NULL;
 	t->index = NULL;
 }
 
-static uint64_t index_home(const struct object_table *t, uint64_t start)
+/* splitmix64's finalizer: slab addresses differ only in a few middle bits */
+static uint32_t start_hash(uint64_t start)
 {
-	return ((start >> 3) * 0x9E3779B97F4A7C15ull >> 20) & t->index_mask;
+	start ^= start >> 30;
+	start *= 0xBF58476D1CE4E5B9ull;
+	start ^= start >> 27;
+	start *= 0x94D049BB133111EBull;
+	start ^= start >> 31;
+	return (uint32_t)start;
 }
 
 static uint32_t index_get(const struct object_table *t, uint64_t start)
 {
-	for (uint64_t i = index_home(t, start);; i = (i + 1) & t->index_mask) {
-		if (!t->index[i].id)
+	uint32_t h = start_hash(start);
+
+	for (uint32_t i = h & t->index_mask;; i = (i + 1) & t->index_mask) {
+		const struct object_index_slot *e = &t->index[i];
+
+		if (!e->id)
 			return 0;
-		if (t->index[i].start == start)
-			return t->index[i].id;
+		if (e->hash == h && t->nodes[e->id].start == start)
+			return e->id;
 	}
 }
 
-static void index_put(struct object_table *t, uint64_t start, uint32_t id)
+static void index_put(struct object_table *t, uint32_t hash, uint32_t id)
 {
-	uint64_t i = index_home(t, start);
+	uint32_t i = hash & t->index_mask;
 
 	while (t->index[i].id)
 		i = (i + 1) & t->index_mask;
-	t->index[i].start = start;
 	t->index[i].id = id;
+	t->index[i].hash = hash;
 }
 
 /* Double the index when it would pass half full; false if out of memory. */
 static bool index_grow(struct object_table *t)
 {
 	struct object_index_slot *old = t->index;
-	uint64_t old_n = t->index_mask + 1;
+	uint64_t old_n = (uint64_t)t->index_mask + 1;
 
 	if (2ull * (t->count + 1) <= old_n)
 		return true;
@@ -73,25 +86,25 @@ static bool index_grow(struct object_table *t)
 		t->index = old;
 		return false;
 	}
-	t->index_mask = 2 * old_n - 1;
+	t->index_mask = (uint32_t)(2 * old_n - 1);
 	for (uint64_t i = 0; i < old_n; i++)
 		if (old[i].id)
-			index_put(t, old[i].start, old[i].id);
+			index_put(t, old[i].hash, old[i].id);
 	free(old);
 	return true;
 }
 
 /* Linear-probing delete: shift later entries of the cluster back, no tombstones. */
-static void index_del(struct object_table *t, uint64_t start)
+static void index_del(struct object_table *t, uint32_t id)
 {
-	uint64_t i = index_home(t, start), j;
+	uint32_t mask = t->index_mask, i = start_hash(t->nodes[id].start) & mask, j;
 
-	while (t->index[i].id && t->index[i].start != start)
-		i = (i + 1) & t->index_mask;
+	while (t->index[i].id && t->index[i].id != id)
+		i = (i + 1) & mask;
 	if (!t->index[i].id)
 		return;
-	for (j = (i + 1) & t->index_mask; t->index[j].id; j = (j + 1) & t->index_mask) {
-		uint64_t home = index_home(t, t->index[j].start);
+	for (j = (i + 1) & mask; t->index[j].id; j = (j + 1) & mask) {
+		uint32_t home = t->index[j].hash & mask;
 
 		/* move j into the hole at i unless its home lies cyclically in (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
@@ -110,7 +123,7 @@ static uint32_t next_prio(struct object_table *t)
 	x ^= x >> 7;
 	x ^= x << 17;
 	t->rng = x;
-	return (uint32_t)(x >> 32);
+	return (uint32_t)(x >> 32) | 1; /* 0 marks a node outside the tree */
 }
 
 static uint64_t extent_end(const struct shadow_object *o)
@@ -122,16 +135,24 @@ static uint64_t extent_end(const struct shadow_object *o)
 	return o->start + ext < o->start ? UINT64_MAX : o->start + ext;
 }
 
-/* Split subtree n into keys < key (*l) and keys >= key (*r). */
-static void split(struct shadow_object *p, uint32_t n, uint64_t key, uint32_t *l, uint32_t *r)
+/*
+ * Split subtree n into keys < key (*l, hung under lp) and keys >= key (*r,
+ * hung under rp), keeping parent links right.
+ */
+static void split(struct object_node *p, uint32_t n, uint64_t key, uint32_t *l, uint32_t *r,
+		  uint32_t lp, uint32_t rp)
 {
 	while (n) {
 		if (p[n].start < key) {
 			*l = n;
+			p[n].parent = lp;
+			lp = n;
 			l = &p[n].right;
 			n = p[n].right;
 		} else {
 			*r = n;
+			p[n].parent = rp;
+			rp = n;
 			r = &p[n].left;
 			n = p[n].left;
 		}
@@ -139,30 +160,36 @@ static void split(struct shadow_object *p, uint32_t n, uint64_t key, uint32_t *l
 	*l = *r = 0;
 }
 
-/* Join a and b where every key in a is below every key in b. */
-static uint32_t merge(struct shadow_object *p, uint32_t a, uint32_t b)
+/* Join a and b (every key in a below every key in b) under `parent`. */
+static uint32_t merge(struct object_node *p, uint32_t a, uint32_t b, uint32_t parent)
 {
 	uint32_t root = 0, *link = &root;
 
 	while (a && b) {
 		if (p[a].prio > p[b].prio) {
 			*link = a;
+			p[a].parent = parent;
+			parent = a;
 			link = &p[a].right;
 			a = p[a].right;
 		} else {
 			*link = b;
+			p[b].parent = parent;
+			parent = b;
 			link = &p[b].left;
 			b = p[b].left;
 		}
 	}
 	*link = a ? a : b;
+	if (*link)
+		p[*link].parent = parent;
 	return root;
 }
 
 uint32_t objects_insert(struct object_table *t, uint64_t start)
 {
-	struct shadow_object *p = t->pool;
-	uint32_t id, *link = &t->root;
+	struct object_node *p = t->nodes;
+	uint32_t id, parent = 0, *link = &t->root;
 
 	if (index_get(t, start) || !index_grow(t))
 		return 0;
@@ -174,32 +201,36 @@ uint32_t objects_insert(struct object_table *t, uint64_t start)
 	} else {
 		return 0;
 	}
-	memset(&p[id], 0, sizeof(p[id]));
+	memset(&t->pool[id], 0, sizeof(t->pool[id]));
+	t->pool[id].start = start;
 	p[id].start = start;
 	p[id].prio = next_prio(t);
 	/* descend while parents outrank the new node, then split there */
-	while (*link && p[*link].prio >= p[id].prio)
-		link = start < p[*link].start ? &p[*link].left : &p[*link].right;
-	split(p, *link, start, &p[id].left, &p[id].right);
+	while (*link && p[*link].prio >= p[id].prio) {
+		parent = *link;
+		link = start < p[parent].start ? &p[parent].left : &p[parent].right;
+	}
+	split(p, *link, start, &p[id].left, &p[id].right, id, id);
 	*link = id;
-	index_put(t, start, id);
+	p[id].parent = parent;
+	index_put(t, start_hash(start), id);
 	t->count++;
 	return id;
 }
 
 void objects_remove(struct object_table *t, uint32_t id)
 {
-	struct shadow_object *p = t->pool;
-	uint32_t *link = &t->root;
+	struct object_node *p = t->nodes;
+	uint32_t parent, *link;
 
-	if (id == 0 || id > t->cap)
+	if (id == 0 || id > t->cap || !p[id].prio)
 		return;
-	while (*link && *link != id)
-		link = p[id].start < p[*link].start ? &p[*link].left : &p[*link].right;
-	if (!*link)
-		return;
-	*link = merge(p, p[id].left, p[id].right);
-	index_del(t, p[id].start);
+	/* the parent link finds the node's slot: no walk from the root */
+	parent = p[id].parent;
+	link = !parent ? &t->root : p[parent].left == id ? &p[parent].left : &p[parent].right;
+	*link = merge(p, p[id].left, p[id].right, parent);
+	index_del(t, id);
+	memset(&t->pool[id], 0, sizeof(t->pool[id]));
 	memset(&p[id], 0, sizeof(p[id]));
 	p[id].left = t->free_head;
 	t->free_head = id;
@@ -218,7 +249,7 @@ uint32_t objects_find(const struct object_table *t, uint64_t start)
 
 uint32_t objects_floor(const struct object_table *t, uint64_t addr)
 {
-	const struct shadow_object *p = t->pool;
+	const struct object_node *p = t->nodes;
 	uint32_t n = t->root, best = 0;
 
 	while (n) {
@@ -234,7 +265,7 @@ uint32_t objects_floor(const struct object_table *t, uint64_t addr)
 
 uint32_t objects_ceil(const struct object_table *t, uint64_t addr)
 {
-	const struct shadow_object *p = t->pool;
+	const struct object_node *p = t->nodes;
 	uint32_t n = t->root, best = 0;
 
 	while (n) {
@@ -261,12 +292,24 @@ uint32_t objects_containing(const struct object_table *t, uint64_t addr)
 
 uint32_t objects_first_overlap(const struct object_table *t, uint64_t start, uint64_t end)
 {
-	uint32_t id = objects_containing(t, start);
+	const struct object_node *p = t->nodes;
+	uint32_t n = t->root, floor = 0, ceil = 0;
 
-	if (id)
-		return id;
-	id = objects_ceil(t, start);
-	return id && t->pool[id].start < end ? id : 0;
+	/* one descent finds both neighbours of start: floor may hold it, ceil may reach end */
+	while (n) {
+		if (p[n].start == start)
+			return n;
+		if (p[n].start < start) {
+			floor = n;
+			n = p[n].right;
+		} else {
+			ceil = n;
+			n = p[n].left;
+		}
+	}
+	if (floor && start < extent_end(&t->pool[floor]))
+		return floor;
+	return ceil && p[ceil].start < end ? ceil : 0;
 }
 
 int caches_init(struct cache_table *c)

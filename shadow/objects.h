@@ -6,7 +6,11 @@
  * page-backed kmalloc, vmalloc area) keyed by its start GVA, in a treap over
  * a preallocated node pool (range lookups, O(log n)) plus a hash index by
  * exact start (frees and reuse of the same address, O(1)); no malloc after
- * init. Objects do not overlap (the sanitizer
+ * init but the index doubling as the table fills. The treap nodes are a
+ * compact array apart from the records (24 bytes: a 100k-object tree stays
+ * in L2 where the records would not), with parent links so that removing
+ * an object never walks down from the root (expected O(1)).
+ * Objects do not overlap (the sanitizer
  * removes overlapped stale objects before inserting), so "the object whose
  * [start, start + extent) holds addr" is the floor entry by start.
  * At most `cap` objects (OBJECTS_DEFAULT_CAP unless configured); inserting
@@ -57,7 +61,6 @@ struct object_track {
 
 struct shadow_object {
 	uint64_t start;
-	uint32_t left, right, prio; /* treap links next to the key: one cache line per step */
 	uint64_t size_req;
 	uint64_t size_alloc; /* extent for lookups (>= size_req) */
 	uint32_t cache_id;   /* 0: none (large, vmalloc) */
@@ -69,15 +72,28 @@ struct shadow_object {
 	struct object_track aux[2]; /* [0] last, [1] second to last work creation */
 };
 
-struct object_index_slot {
+/* Treap node of object id: the key and links only, so a lookup touches no record. */
+struct object_node {
 	uint64_t start;
+	uint32_t left, right, parent; /* ids, 0: none */
+	uint32_t prio;		      /* random, never 0 in the tree; 0: node not in the tree */
+};
+
+/*
+ * Index slot: the id and 32 bits of the start's hash. The hash gives the home
+ * slot (deletion and growth never read the nodes) and filters probes, so
+ * only a matching hash costs a node read to compare starts.
+ */
+struct object_index_slot {
 	uint32_t id; /* 0: empty */
+	uint32_t hash;
 };
 
 struct object_table {
 	struct shadow_object *pool;	 /* [1 .. cap] */
+	struct object_node *nodes;	 /* [1 .. cap] */
 	struct object_index_slot *index; /* linear probing, grows to stay <= 1/2 full */
-	uint64_t index_mask;
+	uint32_t index_mask;
 	uint32_t cap;
 	uint32_t count;
 	uint32_t root;

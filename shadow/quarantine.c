@@ -10,10 +10,8 @@ int quarantine_init(struct quarantine *q, uint32_t max_id, uint64_t cap_bytes)
 	memset(q, 0, sizeof(*q));
 	if (max_id == 0 || max_id == UINT32_MAX)
 		return -EINVAL;
-	q->prev = calloc((size_t)max_id + 1, sizeof(*q->prev));
-	q->next = calloc((size_t)max_id + 1, sizeof(*q->next));
-	q->bytes = calloc((size_t)max_id + 1, sizeof(*q->bytes));
-	if (!q->prev || !q->next || !q->bytes) {
+	q->e = calloc((size_t)max_id + 1, sizeof(*q->e));
+	if (!q->e) {
 		quarantine_destroy(q);
 		return -ENOMEM;
 	}
@@ -24,11 +22,8 @@ int quarantine_init(struct quarantine *q, uint32_t max_id, uint64_t cap_bytes)
 
 void quarantine_destroy(struct quarantine *q)
 {
-	free(q->prev);
-	free(q->next);
-	free(q->bytes);
-	q->prev = q->next = NULL;
-	q->bytes = NULL;
+	free(q->e);
+	q->e = NULL;
 }
 
 /* Membership: the head has prev 0 but is the head; others have a prev. */
@@ -36,21 +31,21 @@ bool quarantine_contains(const struct quarantine *q, uint32_t id)
 {
 	if (id == 0 || id > q->max_id)
 		return false;
-	return q->head == id || q->prev[id] != 0;
+	return q->head == id || q->e[id].prev != 0;
 }
 
 bool quarantine_put(struct quarantine *q, uint32_t id, uint64_t bytes)
 {
 	if (id == 0 || id > q->max_id || quarantine_contains(q, id))
 		return false;
-	q->prev[id] = q->tail;
-	q->next[id] = 0;
+	q->e[id].prev = q->tail;
+	q->e[id].next = 0;
 	if (q->tail)
-		q->next[q->tail] = id;
+		q->e[q->tail].next = id;
 	else
 		q->head = id;
 	q->tail = id;
-	q->bytes[id] = bytes;
+	q->e[id].bytes = bytes;
 	q->total += bytes;
 	q->count++;
 	return true;
@@ -60,17 +55,17 @@ void quarantine_remove(struct quarantine *q, uint32_t id)
 {
 	if (!quarantine_contains(q, id))
 		return;
-	if (q->prev[id])
-		q->next[q->prev[id]] = q->next[id];
+	if (q->e[id].prev)
+		q->e[q->e[id].prev].next = q->e[id].next;
 	else
-		q->head = q->next[id];
-	if (q->next[id])
-		q->prev[q->next[id]] = q->prev[id];
+		q->head = q->e[id].next;
+	if (q->e[id].next)
+		q->e[q->e[id].next].prev = q->e[id].prev;
 	else
-		q->tail = q->prev[id];
-	q->prev[id] = q->next[id] = 0;
-	q->total -= q->bytes[id];
-	q->bytes[id] = 0;
+		q->tail = q->e[id].prev;
+	q->e[id].prev = q->e[id].next = 0;
+	q->total -= q->e[id].bytes;
+	q->e[id].bytes = 0;
 	q->count--;
 }
 

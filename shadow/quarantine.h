@@ -6,8 +6,10 @@
  * them. Linux batches per CPU before the global FIFO; the host needs no
  * per-CPU stage, so this is one global FIFO.
  *
- * Links live in arrays indexed by id (ids 1 .. max_id), so put/remove/pop are
- * O(1) and allocation-free. Not thread-safe: the owner serializes.
+ * Links live in one array of records indexed by id (ids 1 .. max_id), so
+ * put/remove/pop are O(1) and allocation-free, and touch one cache line per
+ * id (ids are random: parallel arrays cost a miss each). Not thread-safe:
+ * the owner serializes.
  */
 #ifndef SHADOW_QUARANTINE_H
 #define SHADOW_QUARANTINE_H
@@ -15,9 +17,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct quarantine_link {
+	uint32_t prev, next;
+	uint64_t bytes;
+};
+
 struct quarantine {
-	uint32_t *prev, *next;
-	uint64_t *bytes;
+	struct quarantine_link *e; /* [0 .. max_id] */
 	uint32_t max_id;
 	uint32_t head, tail; /* oldest, newest */
 	uint32_t count;

@@ -20,6 +20,7 @@
 
 #include "vmm/boot.h"
 #include "vmm/config.h"
+#include "vmm/libvirt.h"
 #include "vmm/log.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
@@ -33,6 +34,7 @@ enum opt_type {
 	OPT_UINT,
 	OPT_BOOL,
 	OPT_ENUM, /* stored as unsigned int: index into choices */
+	OPT_FLAG, /* a bool that takes no value on the command line */
 };
 
 struct opt {
@@ -90,6 +92,12 @@ static const struct opt opts[] = {
      "System.map of a Linux guest, for symbols"},
     {"sanitizer", "exempt", OPT_FILE_IN, FIELD(exempt), 0, 0, 0, NULL, "FILE",
      "allocator functions whose accesses are not judged (default: configs/exempt/)"},
+    {"libvirt", "connect", OPT_STRING, FIELD(lv_connect), 0, 4096, 0, NULL, "URI",
+     "libvirt connection for --domain (default " LIBVIRT_DEFAULT_URI ")"},
+    {"libvirt", "domain", OPT_STRING, FIELD(lv_domain), 0, 1024, 0, NULL, "NAME",
+     "take kernel, memory, vCPUs, console, sanitizer from this libvirt domain"},
+    {"libvirt", "ignore-unsupported", OPT_FLAG, FIELD(lv_ignore_unsupported), 0, 1, 0, NULL, "",
+     "run a domain without the devices kasan-vmm cannot honour"},
 };
 
 #define NR_OPTS	     (sizeof(opts) / sizeof(opts[0]))
@@ -226,7 +234,7 @@ static int opt_set(struct vm_config *cfg, const struct opt *o, const char *value
 		*opt_str(cfg, o) = s;
 		return 0;
 	}
-	if (o->type == OPT_BOOL)
+	if (o->type == OPT_BOOL || o->type == OPT_FLAG)
 		ok = parse_bool(value, &v);
 	else if (o->type == OPT_ENUM)
 		ok = parse_enum(o, value, &v);
@@ -239,7 +247,7 @@ static int opt_set(struct vm_config *cfg, const struct opt *o, const char *value
 					     : "number");
 		return -EINVAL;
 	}
-	if (o->type != OPT_BOOL && o->type != OPT_ENUM && (v < o->min || v > o->max)) {
+	if ((o->type == OPT_U64 || o->type == OPT_UINT) && (v < o->min || v > o->max)) {
 		pr_err("%s '%s': must be between %llu and %llu", where, value,
 		       (unsigned long long)o->min, (unsigned long long)o->max);
 		return -EINVAL;
@@ -262,6 +270,18 @@ static bool section_known(const char *section, size_t len)
 		if (strlen(opts[i].section) == len && strncmp(opts[i].section, section, len) == 0)
 			return true;
 	return false;
+}
+
+int config_set_option(struct vm_config *cfg, const char *section, const char *name,
+		      const char *value, const char *where)
+{
+	const struct opt *o = opt_find(section, name);
+
+	if (!o) {
+		pr_err("%s: unknown option", where);
+		return -EINVAL;
+	}
+	return opt_set(cfg, o, value, where, NULL);
 }
 
 struct ini_ctx {
@@ -455,7 +475,8 @@ static void print_help(FILE *out)
 {
 	char left[64];
 
-	fprintf(out, "usage: kasan-vmm run --kernel FILE [options]\n\n"
+	fprintf(out, "usage: kasan-vmm run --kernel FILE [options]\n"
+		     "       kasan-vmm run --domain NAME [--connect URI] [options]\n\n"
 		     "Boots a guest under the KASAN shadow. Options (also INI keys, section\n"
 		     "shown; command-line values override the file):\n");
 	for (size_t i = 0; i < NR_OPTS; i++) {
@@ -463,7 +484,7 @@ static void print_help(FILE *out)
 		fprintf(out, "  %-22s [%s] %s", left, opts[i].section, opts[i].help);
 		if (opts[i].type == OPT_ENUM)
 			fprintf(out, " (default %s)", opts[i].choices[opts[i].def]);
-		else if (opts[i].type == OPT_BOOL)
+		else if (opts[i].type == OPT_BOOL || opts[i].type == OPT_FLAG)
 			fprintf(out, " (default %s)", opts[i].def ? "on" : "off");
 		else if (!opt_is_string(&opts[i]))
 			fprintf(out, " (%llu..%llu, default %llu)", (unsigned long long)opts[i].min,
@@ -488,8 +509,9 @@ static void build_longopts(struct option *lo)
 	size_t i;
 
 	for (i = 0; i < NR_OPTS; i++)
-		lo[i] =
-		    (struct option){opts[i].name, required_argument, NULL, OPT_VAL_BASE + (int)i};
+		lo[i] = (struct option){opts[i].name,
+					opts[i].type == OPT_FLAG ? no_argument : required_argument,
+					NULL, OPT_VAL_BASE + (int)i};
 	lo[i++] = (struct option){"config", required_argument, NULL, OPT_VAL_BASE + OPT_CONFIG};
 	lo[i++] = (struct option){"help", no_argument, NULL, OPT_VAL_BASE + OPT_HELP};
 	lo[i] = (struct option){0};
@@ -523,7 +545,8 @@ static int collect_args(int argc, char **argv, struct cli_value *vals, int *nval
 				pr_err("unknown option '%s'", argv[optind - 1]);
 			return -EINVAL;
 		} else {
-			vals[(*nvals)++] = (struct cli_value){c - OPT_VAL_BASE, optarg};
+			vals[(*nvals)++] =
+			    (struct cli_value){c - OPT_VAL_BASE, optarg ? optarg : "on"};
 		}
 	}
 	if (optind < argc) {
@@ -533,11 +556,41 @@ static int collect_args(int argc, char **argv, struct cli_value *vals, int *nval
 	return 0;
 }
 
+static int apply_cli(struct vm_config *cfg, const struct cli_value *vals, int n)
+{
+	char where[64];
+	int err = 0;
+
+	for (int i = 0; err == 0 && i < n; i++) {
+		snprintf(where, sizeof(where), "--%s", opts[vals[i].opt].name);
+		err = opt_set(cfg, &opts[vals[i].opt], vals[i].value, where, NULL);
+	}
+	return err;
+}
+
+/*
+ * A libvirt domain ranks between the file and the command line. The command
+ * line is applied first only to learn --domain/--connect, then again over
+ * the domain's values.
+ */
+static int apply_domain(struct vm_config *cfg, const struct cli_value *vals, int n)
+{
+	int err;
+
+	if (!cfg->lv_domain) {
+		if (!cfg->lv_connect)
+			return 0;
+		pr_err("--connect needs --domain");
+		return -EINVAL;
+	}
+	err = libvirt_config_from_domain(cfg);
+	return err ? err : apply_cli(cfg, vals, n);
+}
+
 int config_parse_run_args(struct vm_config *cfg, int argc, char **argv)
 {
 	struct cli_value *vals = calloc((size_t)argc + 1, sizeof(*vals));
 	const char *config = NULL;
-	char where[64];
 	int n = 0, err;
 
 	if (!vals) {
@@ -547,10 +600,10 @@ int config_parse_run_args(struct vm_config *cfg, int argc, char **argv)
 	err = collect_args(argc, argv, vals, &n, &config);
 	if (err == 0 && config)
 		err = config_load_file(cfg, config);
-	for (int i = 0; err == 0 && i < n; i++) {
-		snprintf(where, sizeof(where), "--%s", opts[vals[i].opt].name);
-		err = opt_set(cfg, &opts[vals[i].opt], vals[i].value, where, NULL);
-	}
+	if (err == 0)
+		err = apply_cli(cfg, vals, n);
+	if (err == 0)
+		err = apply_domain(cfg, vals, n);
 	if (err == 0)
 		err = config_validate(cfg);
 	free(vals);

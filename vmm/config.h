@@ -26,6 +26,11 @@ struct vm_config {
 	unsigned int timeout_s; /* 0: none */
 	char *config_file;	/* the --config file it came from, or NULL */
 
+	/* [libvirt]: take the settings above from a libvirt domain (vmm/libvirt.h) */
+	char *lv_connect;		    /* URI; NULL: LIBVIRT_DEFAULT_URI */
+	char *lv_domain;		    /* domain name or NULL */
+	unsigned int lv_ignore_unsupported; /* bool: run without what cannot be honoured */
+
 	/* [sanitizer]: KASAN's knobs, named as KASAN names them where it has them */
 	unsigned int san_mode;		/* enum san_mode */
 	unsigned int events;		/* enum san_events: how the guest rings the doorbell */
@@ -63,10 +68,20 @@ void config_free(struct vm_config *cfg);
 
 /*
  * Parse `kasan-vmm run` arguments (argv[0] is "run"). Reads --config first,
- * then applies the other options over it, then validates. On error prints
- * one line to stderr and returns -EINVAL; returns 1 when --help was printed.
+ * then a libvirt domain (--domain), then the other options over them, then
+ * validates. On error prints one line to stderr and returns -EINVAL (bad
+ * input) or another -errno (host failure, e.g. libvirt unreachable);
+ * returns 1 when --help was printed.
  */
 int config_parse_run_args(struct vm_config *cfg, int argc, char **argv);
+
+/*
+ * Set one table option from text, with the same checks as the command line
+ * and INI files; `where` names the source in the one-line error message.
+ * Returns 0 or -EINVAL (also for an unknown section/name).
+ */
+int config_set_option(struct vm_config *cfg, const char *section, const char *name,
+		      const char *value, const char *where);
 
 /* Load an INI file into cfg (keys as the long options, section [vm]). */
 int config_load_file(struct vm_config *cfg, const char *path);

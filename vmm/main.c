@@ -8,6 +8,7 @@
 #include "shadow/report.h"
 #include "shadow/report.h"
 #include "vmm/config.h"
+#include "vmm/libvirt.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -16,6 +17,9 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "usage: kasan-vmm run --kernel FILE [options]   boot a guest (see run --help)\n"
+	    "       kasan-vmm run --domain NAME [--connect URI] [options]\n"
+	    "                                               boot a libvirt domain's kernel\n"
+	    "       kasan-vmm libvirt tag|untag|show NAME   kasan-vmm metadata of a domain\n"
 	    "       kasan-vmm report LOG                    reports in LOG by title, with counts\n"
 	    "       kasan-vmm --help\n");
 }
@@ -30,7 +34,8 @@ static int cmd_run(int argc, char **argv)
 	ret = config_parse_run_args(&cfg, argc, argv);
 	if (ret) {
 		config_free(&cfg);
-		return ret > 0 ? VMM_EXIT_OK : VMM_EXIT_USAGE;
+		/* -EINVAL: bad input, told in one line; others: the host (e.g. libvirt) failed */
+		return ret > 0 ? VMM_EXIT_OK : ret == -EINVAL ? VMM_EXIT_USAGE : VMM_EXIT_ERROR;
 	}
 	if (getenv("KASAN_VMM_VERBOSE"))
 		log_set_level(LOG_DEBUG);
@@ -88,6 +93,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "libvirt"))
+		return libvirt_main(argc - 1, argv + 1);
 	fprintf(stderr, "kasan-vmm: unknown command '%s' (try --help)\n", argv[1]);
 	return VMM_EXIT_USAGE;
 }

@@ -6,7 +6,6 @@
  * decides what a report does to the run (fault=report|panic|panic_on_write).
  */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -312,11 +311,21 @@ static void san_load_exempt(struct san *san)
 	if (san->vm->cfg->exempt) {
 		snprintf(path, sizeof(path), "%s", san->vm->cfg->exempt);
 	} else {
+		/* the source tree's configs/, up from build/ or build/san/ */
 		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		if (n <= 0)
 			return;
 		exe[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../configs/exempt/%s.txt", dirname(exe), kind);
+		if (strrchr(exe, '/'))
+			*strrchr(exe, '/') = '\0';
+		for (int up = 1; up <= 3; up++) {
+			size_t len = strlen(exe);
+
+			snprintf(exe + len, sizeof(exe) - len, "/..");
+			snprintf(path, sizeof(path), "%s/configs/exempt/%s.txt", exe, kind);
+			if (access(path, R_OK) == 0)
+				break;
+		}
 	}
 	if (exempt_load(&san->exempt, path, san->syms) == 0)
 		pr_info("allocator exemption: %u function ranges from %s",

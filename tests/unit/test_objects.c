@@ -105,6 +105,73 @@ static void test_many(void **state)
 	free(ids);
 }
 
+/* Tree shape of the subtree at n: keys in [lo, hi], heap order, parent links; returns its size. */
+static uint32_t check_tree(const struct object_table *t, uint32_t n, uint32_t parent, uint64_t lo,
+			   uint64_t hi)
+{
+	const struct object_node *p = t->nodes;
+
+	if (!n)
+		return 0;
+	assert_int_equal(p[n].parent, parent);
+	assert_int_not_equal(p[n].prio, 0);
+	assert_true(p[n].start >= lo && p[n].start <= hi);
+	assert_int_equal(t->pool[n].start, p[n].start);
+	if (parent)
+		assert_true(p[n].prio <= p[parent].prio);
+	return 1 + check_tree(t, p[n].left, n, lo, p[n].start - 1) +
+	       check_tree(t, p[n].right, n, p[n].start + 1, hi);
+}
+
+/*
+ * Random inserts and removes (parent links, O(1) removal, index deletion
+ * with probe clusters) against a plain array, with the tree's invariants
+ * and every query checked against brute force as the table churns.
+ */
+static void test_churn(void **state)
+{
+	enum { SLOTS = 4096, CAP = 3000, ROUNDS = 60000 };
+	struct object_table t;
+	uint32_t *ids = calloc(SLOTS, sizeof(*ids)); /* slot k: object at BASE + 64k, 48 bytes */
+
+	(void)state;
+	assert_non_null(ids);
+	assert_int_equal(objects_init(&t, CAP), 0);
+	srand(11);
+	for (int r = 0; r < ROUNDS; r++) {
+		uint32_t k = (uint32_t)rand() % SLOTS;
+		uint64_t a = BASE + (uint64_t)k * 64, q = BASE + (uint64_t)rand() % (SLOTS * 64);
+		uint32_t qk = (uint32_t)((q - BASE) / 64), want_floor = 0, want_ceil = 0;
+
+		if (ids[k]) {
+			objects_remove(&t, ids[k]);
+			objects_remove(&t, ids[k]); /* twice: a no-op */
+			ids[k] = 0;
+		} else if (t.count < CAP) {
+			ids[k] = add(&t, a, 48);
+		} else {
+			assert_int_equal(objects_insert(&t, a), 0);
+		}
+		for (uint32_t j = qk + 1; j-- > 0 && !want_floor;)
+			want_floor = ids[j];
+		for (uint32_t j = (q - BASE) % 64 ? qk + 1 : qk; j < SLOTS && !want_ceil; j++)
+			want_ceil = ids[j];
+		assert_int_equal(objects_floor(&t, q), want_floor);
+		assert_int_equal(objects_ceil(&t, q), want_ceil);
+		assert_int_equal(objects_containing(&t, q), (q - BASE) % 64 < 48 ? ids[qk] : 0);
+		assert_int_equal(objects_find(&t, BASE + (uint64_t)qk * 64), ids[qk]);
+		assert_int_equal(objects_first_overlap(&t, q, q + 64),
+				 (q - BASE) % 64 < 48 && ids[qk]		  ? ids[qk]
+				 : want_ceil && t.nodes[want_ceil].start < q + 64 ? want_ceil
+										  : 0);
+		if (r % 5000 == 0)
+			assert_int_equal(check_tree(&t, t.root, 0, 0, UINT64_MAX), t.count);
+	}
+	assert_int_equal(check_tree(&t, t.root, 0, 0, UINT64_MAX), t.count);
+	objects_destroy(&t);
+	free(ids);
+}
+
 static void test_caches(void **state)
 {
 	struct cache_table c;
@@ -154,9 +221,9 @@ static void test_page_owner(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lookup),     cmocka_unit_test(test_cap),
-	    cmocka_unit_test(test_many),       cmocka_unit_test(test_caches),
-	    cmocka_unit_test(test_page_owner),
+	    cmocka_unit_test(test_lookup), cmocka_unit_test(test_cap),
+	    cmocka_unit_test(test_many),   cmocka_unit_test(test_churn),
+	    cmocka_unit_test(test_caches), cmocka_unit_test(test_page_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
