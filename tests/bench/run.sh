@@ -34,6 +34,7 @@ run ept build/bench/bench_ept
 run events build/bench/bench_events
 run boot build/bench/bench_boot 5
 run doorbell tests/bench/bench_doorbell.sh
+run policy tests/bench/bench_policy.sh
 
 # Headline numbers from each benchmark's own output.
 ev=$(sed -n 's/^bench_events: consumer \([0-9.]*\) M.*sanitizer \([0-9.]*\) M.*/consumer \1 M\/s, sanitizer \2 M\/s/p' "$tmp/events")
