@@ -18,7 +18,7 @@ export CACHE
 WARN       := -Wall -Wextra -Werror
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O2 -I. -MMD -MP
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HOST_LIBS  := -linih -lelf -lpthread
+HOST_LIBS  := -linih -lelf -lpthread -lseccomp
 # libvirt client (vmm/libvirt*.c): pkg-config runs in each recipe's shell, so
 # a fresh `make` asks it only after $(DEPS_STAMP) installed the packages.
 HOST_CFLAGS += $$(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
@@ -87,6 +87,16 @@ debian-headers:
 	@scripts/fetch-debian-headers.sh >/dev/null
 linux-modules: debian-headers
 	$(MAKE) -C guest-driver KDIR=$$(scripts/fetch-debian-headers.sh)
+
+# The CI Linux guest: linux-source-6.1 + configs/linux/, the guest driver and
+# scenario runner built in; cached by source version and input hash, so a
+# second run only prints the directory (scripts/build-linux.sh).
+.PHONY: linux-kernel demo-linux
+linux-kernel:
+	@scripts/build-linux.sh
+
+demo-linux: all
+	@scripts/demo-linux.sh
 
 test: all $(UNIT_BINS) debian-kernel debian-headers
 	@scripts/run-tests.sh $(UNIT_BINS)

@@ -52,6 +52,13 @@ typedef uint64_t kv_u64;
 
 #define KV_FEAT_EVENTS (1u << 0) /* event rings are consumed */
 #define KV_FEAT_STACKS (1u << 1) /* the host keeps stack frames: send them */
+/*
+ * Tag-based mode: the host keeps memory tags (16-byte granules) and a stack
+ * ring instead of a shadow with quarantine. Nothing changes in the events;
+ * a guest uses it to know which bugs can be found (bug types and granule as
+ * Linux's tag modes) and, where its pointers carry tags, to send them.
+ */
+#define KV_FEAT_TAGS (1u << 2)
 
 #define KV_MODE_SYNC  0u /* doorbell after every event */
 #define KV_MODE_ASYNC 1u /* doorbell once per batch or past the watermark */

@@ -51,12 +51,17 @@ int sanitizer_create(struct sanitizer **out, const struct sanitizer_config *cfg,
 		return -EINVAL;
 	if (cfg->mode != SANITIZER_GENERIC && cfg->mode != SANITIZER_TAGS)
 		return -EINVAL;
+	if (cfg->tag_fault > SANITIZER_TAG_ASYMM)
+		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
 	memcpy(s->ram_copy, cfg->ram, cfg->nr_ram * sizeof(*cfg->ram));
 	s->cfg.ram = s->ram_copy;
+	/* canaries and fills are generic-mode checks; tag mode judges by tags only */
+	if (s->cfg.mode == SANITIZER_TAGS)
+		s->cfg.write_patterns = false;
 	s->ops = *ops;
 	fill_patterns(s);
 	err = shadow_map_init(&s->shadow, s->cfg.ram, s->cfg.nr_ram, ops->notify, ops->ctx);
@@ -229,6 +234,26 @@ bool sanitizer_check_access(struct sanitizer *s, uint64_t gpa, uint64_t gva, uin
 	bad = check_access_locked(s, gpa, gva, size, is_write, ctx);
 	pthread_mutex_unlock(&s->lock);
 	return bad;
+}
+
+bool sanitizer_tag_drain(struct sanitizer *s, const struct sanitizer_access *ctx)
+{
+	bool reported;
+
+	pthread_mutex_lock(&s->lock);
+	reported = tag_drain_locked(s, ctx);
+	pthread_mutex_unlock(&s->lock);
+	return reported;
+}
+
+uint32_t sanitizer_tag_pending(struct sanitizer *s)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->async_pending;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 bool sanitizer_shadow_byte(struct sanitizer *s, uint64_t gpa, uint8_t *val)

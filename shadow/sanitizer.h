@@ -18,8 +18,9 @@
  * (SANITIZER_MAX_MODULES), depot memory (depot_bytes, default 32 MiB),
  * quarantine bytes (default RAM/32), stack ring entries (default 32768).
  *
- * Guest memory writes (write_patterns): the slack canary at alloc and the
- * free fill at free are written into guest memory when the event is applied.
+ * Guest memory writes (write_patterns, generic mode only: tag mode finds
+ * bugs by tags alone, as Linux's tag modes do): the slack canary at alloc and
+ * the free fill at free are written into guest memory when the event is applied.
  * That is only safe if the guest cannot use the object between the event and
  * its application (events applied synchronously at the doorbell, or all
  * vCPUs stopped while rings drain). Leave write_patterns off otherwise.
@@ -44,6 +45,18 @@ enum sanitizer_mode {
 	SANITIZER_TAGS, /* also keeps the tag map and the stack ring */
 };
 
+/*
+ * Tag mode: when a tag fault is reported, as HW_TAGS's kasan.mode. sync:
+ * at the access, with its details. async: the fault is only recorded; the
+ * next drain point (sanitizer_tag_drain) reports it as REPORT_ASYNC, the
+ * access long gone. asymm: reads sync, writes async.
+ */
+enum sanitizer_tag_fault {
+	SANITIZER_TAG_SYNC = 0,
+	SANITIZER_TAG_ASYNC,
+	SANITIZER_TAG_ASYMM,
+};
+
 struct sanitizer_config {
 	const struct shadow_ram_range *ram; /* guest RAM ranges, sorted */
 	unsigned int nr_ram;
@@ -57,7 +70,15 @@ struct sanitizer_config {
 	uint64_t vmemmap_base;	   /* struct page array (64-byte entries); 0: unknown */
 	uint64_t vmalloc_start;	   /* [start, end): reports say "vmalloc virtual mapping" */
 	uint64_t vmalloc_end;
-	uint64_t tag_seed;	    /* tag mode RNG seed; 0: fixed default */
+	uint64_t tag_seed; /* tag mode RNG seed; 0: fixed default */
+	enum sanitizer_tag_fault tag_fault;
+	/*
+	 * Tag mode on an architecture whose pointers carry no tag (x86): the
+	 * pointer tag is match-all, so only TAG_INVALID memory (freed, red
+	 * zones, slack past the object's last granule, free pages) faults. False:
+	 * the pointer's top byte is its tag (arm64 TBI).
+	 */
+	bool untagged_pointers;
 	const char *kernel_release; /* copied into every report; may be NULL */
 	const char *hardware_name;
 };
@@ -99,6 +120,7 @@ struct sanitizer_stats {
 	uint64_t caches_full;
 	uint64_t modules_full;
 	uint64_t quarantine_count, quarantine_bytes, quarantine_evicted;
+	uint64_t async_faults; /* tag faults recorded for the next drain point */
 	struct depot_stats depot;
 };
 
@@ -125,6 +147,16 @@ int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev);
  */
 bool sanitizer_check_access(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t size,
 			    bool is_write, const struct sanitizer_access *ctx);
+
+/*
+ * Tag mode drain point (async / asymm): if tag faults were recorded since the
+ * last drain, report them as one REPORT_ASYNC ("Asynchronous fault: no
+ * details available"; HW_TAGS's TFSR is one sticky bit too) with ctx's task
+ * and stack, the code running at the drain. Returns whether it reported.
+ */
+bool sanitizer_tag_drain(struct sanitizer *s, const struct sanitizer_access *ctx);
+/* Tag faults recorded and not yet drained (cheap: the VMM polls it on exits). */
+uint32_t sanitizer_tag_pending(struct sanitizer *s);
 
 /* Current shadow byte of a GPA (tests, ept); false if not RAM. */
 bool sanitizer_shadow_byte(struct sanitizer *s, uint64_t gpa, uint8_t *val);

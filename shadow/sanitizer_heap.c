@@ -102,6 +102,29 @@ static void poison(struct sanitizer *s, uint64_t gva, uint64_t len, uint8_t val)
 	each_piece(s, gva, len, &a);
 }
 
+/* Tag mode: give every granule touching [gva, gva + len) the memory tag `tag`. */
+static void tag_range(struct sanitizer *s, uint64_t gva, uint64_t len, uint8_t tag)
+{
+	struct piece_arg a = {.op = PIECE_TAG, .val = tag};
+
+	if (s->cfg.mode == SANITIZER_TAGS && len)
+		each_piece(s, gva, len, &a);
+}
+
+/*
+ * Tag mode: the granules lying wholly in [gva, gva + len) become TAG_INVALID
+ * (red zone, slack): a granule shared with an object keeps the object's tag,
+ * as Linux's kasan_poison_kmalloc_redzone starts at round_up(object + size).
+ */
+static void tag_invalid_inside(struct sanitizer *s, uint64_t gva, uint64_t len)
+{
+	uint64_t lo = (gva + TAG_GRANULE - 1) & ~(uint64_t)(TAG_GRANULE - 1);
+	uint64_t hi = (gva + len) & ~(uint64_t)(TAG_GRANULE - 1);
+
+	if (hi > lo)
+		tag_range(s, lo, hi - lo, TAG_INVALID);
+}
+
 static void unpoison(struct sanitizer *s, uint64_t gva, uint64_t len)
 {
 	struct piece_arg a = {.op = PIECE_UNPOISON};
@@ -291,19 +314,28 @@ static int check_reuse(struct sanitizer *s, const struct shadow_event *ev, uint6
 	return 1;
 }
 
-static void tag_alloc(struct sanitizer *s, const struct shadow_event *ev, struct shadow_object *o)
+/*
+ * Tag mode: the requested bytes, rounded up to whole granules, get the
+ * object's tag (the guest's own when its pointer carries one, else a random
+ * one); the rest of the allocation is TAG_INVALID, like Linux's tag modes.
+ */
+static void tag_object(struct sanitizer *s, uint64_t start, uint64_t req, uint64_t alloc,
+		       uint8_t tag)
+{
+	tag_range(s, start, req, tag);
+	if (alloc > req)
+		tag_invalid_inside(s, start + req, alloc - req);
+}
+
+static uint8_t tag_alloc(struct sanitizer *s, const struct shadow_event *ev, uint64_t start,
+			 uint64_t req, uint64_t alloc)
 {
 	uint8_t tag = tag_get(ev->addr);
-	struct piece_arg a = {.op = PIECE_TAG};
 
-	if (tag >= TAG_INVALID)
+	if (s->cfg.untagged_pointers || tag >= TAG_INVALID)
 		tag = tag_random(&s->tags);
-	o->tag = tag;
-	a.val = tag;
-	each_piece(s, o->start, o->size_req, &a);
-	a.val = TAG_INVALID;
-	if (o->size_alloc > o->size_req)
-		each_piece(s, o->start + o->size_req, o->size_alloc - o->size_req, &a);
+	tag_object(s, start, req, alloc, tag);
+	return tag;
 }
 
 static void ring_note(struct sanitizer *s, const struct shadow_object *o, uint32_t handle,
@@ -311,7 +343,7 @@ static void ring_note(struct sanitizer *s, const struct shadow_object *o, uint32
 {
 	struct ring_entry e = {
 	    .ptr = tag_set(o->start, o->tag),
-	    .size = o->size_req,
+	    .size = ring_size(s, o),
 	    .pid = ev->pid,
 	    .cpu = ev->cpu,
 	    .handle = handle,
@@ -340,12 +372,15 @@ static void slab_redzones(struct sanitizer *s, const struct alloc_req *a)
 	rz = c->stride - a->alloc;
 	poison(s, round8(a->start + a->alloc), a->start + c->stride - round8(a->start + a->alloc),
 	       SHADOW_SLAB_REDZONE);
+	tag_invalid_inside(s, a->start + a->alloc, c->stride - a->alloc);
 	page = a->start & ~(SHADOW_PAGE_SIZE - 1);
 	left = a->start - page < rz ? page : a->start - rz;
 	/* whole granules only: a granule shared with the object stays the object's */
 	left = round8(left);
-	if (left < a->start)
+	if (left < a->start) {
 		poison(s, left, a->start - left, SHADOW_SLAB_REDZONE);
+		tag_invalid_inside(s, left, a->start - left);
+	}
 }
 
 static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct alloc_req *a)
@@ -357,6 +392,7 @@ static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct a
 	};
 	struct shadow_object *o;
 	int bugs = 0;
+	uint8_t tag = 0;
 
 	if (a->alloc < a->req)
 		a->alloc = a->req;
@@ -366,10 +402,13 @@ static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct a
 		bugs = check_reuse(s, ev, a->start);
 	o = track_new(s, ev, a);
 	shadow_live(s, a->start, a->req, a->alloc, redzone[a->kind]);
+	if (s->cfg.mode == SANITIZER_TAGS)
+		tag = tag_alloc(s, ev, a->start, a->req, a->alloc);
 	if (a->kind == OBJ_SLAB && a->redzones)
 		slab_redzones(s, a);
 	if (!o)
 		return bugs;
+	o->tag = tag;
 	if (a->kind == OBJ_LARGE || a->kind == OBJ_VMALLOC) {
 		/* the pages behind it now belong to this allocation (page_owner's view) */
 		struct piece_arg pa = {.op = PIECE_OWNER, .track = &o->alloc};
@@ -380,10 +419,9 @@ static int do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct a
 		fill(s, a->start + a->req, a->alloc - a->req, s->slack_pat);
 		o->flags |= OBJ_F_CANARY;
 	}
-	if (s->cfg.mode == SANITIZER_TAGS && a->kind == OBJ_SLAB) {
-		tag_alloc(s, ev, o);
+	/* Linux's stack ring holds slab objects only; page-backed ones have none */
+	if (s->cfg.mode == SANITIZER_TAGS && a->kind == OBJ_SLAB)
 		ring_note(s, o, o->alloc.handle, ev, false);
-	}
 	return bugs;
 }
 
@@ -447,12 +485,15 @@ static void mark_freed(struct sanitizer *s, const struct shadow_event *ev, uint3
 		       o->kind == OBJ_LARGE ? SHADOW_PAGE_FREE : SHADOW_VMALLOC_INVALID);
 		each_piece(s, o->start, o->size_alloc, &pa);
 	}
-	if (s->cfg.mode == SANITIZER_TAGS && o->kind == OBJ_SLAB) {
-		struct piece_arg ta = {.op = PIECE_TAG, .val = TAG_INVALID};
-
-		each_piece(s, o->start, o->size_alloc, &ta);
+	tag_range(s, o->start, o->size_alloc, TAG_INVALID);
+	if (s->cfg.mode == SANITIZER_TAGS && o->kind == OBJ_SLAB)
 		ring_note(s, o, o->free.handle, ev, true);
-	}
+	/*
+	 * In tag mode too: the guest reuses the memory at once either way (the
+	 * quarantine is host bookkeeping, never a delay). It keeps the freed
+	 * object's extent so that a report can name the object, as
+	 * nearest_obj() does from the slab; the tracks come from the ring.
+	 */
 	quarantine_put(&s->quarantine, id, o->size_alloc);
 	quarantine_trim(s); /* may forget o */
 }
@@ -546,6 +587,9 @@ static int pages(struct sanitizer *s, const struct shadow_event *ev, bool is_fre
 		drop_overlaps(s, ev->addr, ev->addr + len);
 	ok = is_free ? shadow_poison(&s->shadow, gpa, len, SHADOW_PAGE_FREE)
 		     : shadow_unpoison(&s->shadow, gpa, len);
+	/* tag mode: free pages are TAG_INVALID, allocated ones a new tag (kasan_unpoison_pages) */
+	if (ok && s->cfg.mode == SANITIZER_TAGS)
+		ok = tag_map_set(&s->tags, gpa, len, is_free ? TAG_INVALID : tag_random(&s->tags));
 	if (!ok) {
 		s->st.bad_ranges++;
 		return 0;
@@ -593,6 +637,11 @@ static int realloc_event(struct sanitizer *s, const struct shadow_event *ev)
 		o->alloc = new_track(s, ev, true);
 		shadow_live(s, o->start, o->size_req, o->size_alloc,
 			    o->kind == OBJ_LARGE ? SHADOW_PAGE_REDZONE : SHADOW_SLAB_REDZONE);
+		/* the pointer keeps its tag: only the object's extent changes */
+		tag_object(s, o->start, o->size_req, o->size_alloc, o->tag);
+		if (s->cfg.mode == SANITIZER_TAGS && o->kind == OBJ_SLAB)
+			ring_note(s, o, o->alloc.handle, ev,
+				  false); /* kasan_krealloc saves it too */
 		if ((o->flags & OBJ_F_CANARY) && !(o->flags & OBJ_F_KSIZED))
 			fill(s, o->start + o->size_req, o->size_alloc - o->size_req, s->slack_pat);
 		return bugs;
@@ -619,6 +668,7 @@ static int ksize_event(struct sanitizer *s, const struct shadow_event *ev)
 		return 1;
 	}
 	unpoison(s, o->start, o->size_alloc);
+	tag_range(s, o->start, o->size_alloc, o->tag); /* ksize() makes the slot the object's */
 	o->flags = (o->flags | OBJ_F_KSIZED) & ~OBJ_F_CANARY;
 	return 0;
 }

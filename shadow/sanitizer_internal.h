@@ -36,7 +36,8 @@ struct sanitizer {
 	struct shadow_module modules[SANITIZER_MAX_MODULES];
 	unsigned int nr_modules;
 	struct sanitizer_stats st;
-	bool reported; /* a report reached the sink (single-shot gate) */
+	bool reported;		/* a report reached the sink (single-shot gate) */
+	uint32_t async_pending; /* tag faults recorded since the last drain point */
 	/* periodic byte patterns, indexed by (gva & 7): no per-event malloc */
 	uint8_t slack_pat[PATTERN_LEN], free_pat[PATTERN_LEN];
 	uint8_t scratch[SHADOW_PAGE_SIZE];
@@ -51,6 +52,17 @@ static inline uint8_t slack_byte(uint64_t gva)
 static inline uint8_t free_byte(uint64_t gva)
 {
 	return (uint8_t)(0x9D ^ (gva & 7));
+}
+
+/*
+ * The size a tag-mode stack ring entry carries: the cache's object size, as
+ * Linux records (a krealloc in place changes the request, not the slot).
+ */
+static inline uint64_t ring_size(struct sanitizer *s, const struct shadow_object *o)
+{
+	const struct shadow_cache *c = caches_find(&s->caches, o->cache_id);
+
+	return c && c->object_size ? c->object_size : o->size_alloc;
 }
 
 /* sanitizer_heap.c */
@@ -70,5 +82,6 @@ void report_event_bug(struct sanitizer *s, const struct shadow_event *ev, enum r
 		      const struct shadow_object *obj);
 bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t size,
 			 bool is_write, const struct sanitizer_access *ctx);
+bool tag_drain_locked(struct sanitizer *s, const struct sanitizer_access *ctx);
 
 #endif /* SHADOW_SANITIZER_INTERNAL_H */

@@ -177,6 +177,9 @@ void report_emit(struct sanitizer *s, struct report_info *r)
 		s->ops.report(s->ops.ctx, r);
 }
 
+static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t bad_gpa,
+			  const struct shadow_object *o);
+
 void report_event_bug(struct sanitizer *s, const struct shadow_event *ev, enum report_kind kind,
 		      const char *bug_type, uint64_t gva, uint64_t size, bool is_write,
 		      const struct shadow_object *obj)
@@ -194,6 +197,14 @@ void report_event_bug(struct sanitizer *s, const struct shadow_event *ev, enum r
 	r.frames = ev->frames;
 	r.ip = ev->nr_frames ? ev->frames[0] : 0;
 	report_task(&r, ev->pid, ev->cpu, ev->comm);
+	if (s->cfg.mode == SANITIZER_TAGS) {
+		uint64_t gpa = 0;
+
+		s->ops.virt_to_phys(s->ops.ctx, tag_reset(gva), &gpa);
+		r.first_bad_addr = tag_reset(gva) & ~(uint64_t)(TAG_GRANULE - 1);
+		describe_tags(s, &r, gpa, obj);
+		gva = tag_reset(gva);
+	}
 	report_describe(s, &r, gva, obj);
 	report_emit(s, &r);
 }
@@ -211,9 +222,10 @@ static bool find_bad(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t l
 
 		if (off && !s->ops.virt_to_phys(s->ops.ctx, xva, &gpa))
 			return false; /* unmapped: the guest faults by itself */
-		if (s->cfg.mode == SANITIZER_TAGS
-			? tag_map_first_mismatch(&s->tags, gpa, n, tag_get(gva), &b)
-			: shadow_first_bad(&s->shadow, gpa, n, &b)) {
+		if (s->cfg.mode != SANITIZER_TAGS ? shadow_first_bad(&s->shadow, gpa, n, &b)
+		    : s->cfg.untagged_pointers
+			? tag_map_first_invalid(&s->tags, gpa, n, &b)
+			: tag_map_first_mismatch(&s->tags, gpa, n, tag_get(gva), &b)) {
 			*bad_gva = va + (b - gpa);
 			*bad_gpa = b;
 			return true;
@@ -223,23 +235,38 @@ static bool find_bad(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t l
 	return false;
 }
 
-/* Tag mode: the stack ring, not the object table, names the tracks and the bug. */
-static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t bad_gpa)
+/*
+ * Tag mode: the stack ring, not the object table, names the tracks and the
+ * bug (report_tags.c). The object is the one whose slot holds the address,
+ * as nearest_obj() finds it; only slab objects have ring entries, so page
+ * and vmalloc memory is an invalid-access (Linux's common bug type). A
+ * pointer without a tag (x86) matches the newest life of the slot. o: the
+ * object an event-time report is about, NULL to look it up by r->addr. A
+ * bug type already set (double-free, invalid-free) is kept.
+ */
+static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t bad_gpa,
+			  const struct shadow_object *o)
 {
-	const struct shadow_object *o =
-	    objects_get(&s->objects, objects_containing(&s->objects, tag_reset(r->addr)));
 	struct ring_result res;
 	struct object_track t;
 
 	r->tags = true;
-	r->ptr_tag = tag_get(r->addr);
-	tag_map_get(&s->tags, bad_gpa, &r->mem_tag);
-	if (!o) {
-		r->bug_type = ring_bug_type(RING_HIT_NONE);
+	r->ptr_tag = s->cfg.untagged_pointers ? TAG_MATCH_ALL : tag_get(r->addr);
+	if (!tag_map_get(&s->tags, bad_gpa, &r->mem_tag))
+		r->mem_tag = TAG_INVALID;
+	if (!o)
+		o = nearby_object(s, tag_reset(r->addr));
+	if (!o || o->kind != OBJ_SLAB) {
+		if (!r->bug_type)
+			r->bug_type =
+			    report_bug_type_tags(REPORT_RING_NONE, r->addr, r->access_size);
 		return;
 	}
-	stack_ring_search(&s->ring, o->start, r->ptr_tag, o->size_req, &res);
-	r->bug_type = ring_bug_type(res.first);
+	stack_ring_search(&s->ring, o->start, r->ptr_tag, ring_size(s, o), &res);
+	if (!r->bug_type)
+		r->bug_type = res.first == RING_HIT_NONE
+				  ? report_bug_type_tags(REPORT_RING_NONE, r->addr, r->access_size)
+				  : ring_bug_type(res.first);
 	t = (struct object_track){0, res.alloc.pid, res.alloc.cpu, res.alloc.handle};
 	fill_track(s, &r->alloc, &t, res.has_alloc);
 	t = (struct object_track){0, res.free.pid, res.free.cpu, res.free.handle};
@@ -260,6 +287,15 @@ static void note_slack_write(struct sanitizer *s, uint64_t bad_gva)
 		o->flags |= OBJ_F_SLACK_REPORTED;
 }
 
+/* Tag mode async/asymm: this fault is only recorded, for the next drain point. */
+static bool tag_fault_deferred(const struct sanitizer *s, bool is_write)
+{
+	if (s->cfg.mode != SANITIZER_TAGS)
+		return false;
+	return s->cfg.tag_fault == SANITIZER_TAG_ASYNC ||
+	       (s->cfg.tag_fault == SANITIZER_TAG_ASYMM && is_write);
+}
+
 bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t size,
 			 bool is_write, const struct sanitizer_access *ctx)
 {
@@ -268,6 +304,11 @@ bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64
 
 	if (!find_bad(s, gpa, gva, size ? size : 1, &bad_gva, &bad_gpa))
 		return false;
+	if (tag_fault_deferred(s, is_write)) {
+		s->async_pending++;
+		s->st.async_faults++;
+		return true;
+	}
 	memset(&r, 0, sizeof(r));
 	r.kind = REPORT_ACCESS;
 	r.is_write = is_write;
@@ -282,11 +323,39 @@ bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64
 	}
 	if (s->cfg.mode == SANITIZER_TAGS) {
 		r.first_bad_addr = tag_reset(bad_gva) & ~(uint64_t)(TAG_GRANULE - 1);
-		describe_tags(s, &r, bad_gpa);
+		describe_tags(s, &r, bad_gpa, NULL);
 	}
 	report_describe(s, &r, s->cfg.mode == SANITIZER_TAGS ? tag_reset(gva) : gva, NULL);
 	report_emit(s, &r);
 	if (is_write)
 		note_slack_write(s, bad_gva);
+	return true;
+}
+
+/*
+ * HW_TAGS async: the CPU only sets a sticky fault bit, which the kernel
+ * finds at its next check and reports without the access's details. All
+ * faults recorded since the last drain make one report, with the drain
+ * point's task and stack (what Linux's dump_stack would show).
+ */
+bool tag_drain_locked(struct sanitizer *s, const struct sanitizer_access *ctx)
+{
+	struct report_info r;
+
+	if (!s->async_pending)
+		return false;
+	s->async_pending = 0;
+	memset(&r, 0, sizeof(r));
+	r.kind = REPORT_ASYNC;
+	r.tags = true;
+	r.kernel_release = s->cfg.kernel_release;
+	r.hardware_name = s->cfg.hardware_name;
+	if (ctx) {
+		r.ip = ctx->ip;
+		r.nr_frames = ctx->nr_frames;
+		r.frames = ctx->frames;
+		report_task(&r, ctx->pid, ctx->cpu, ctx->comm);
+	}
+	report_emit(s, &r);
 	return true;
 }

@@ -59,7 +59,7 @@ bool tag_map_set(struct tag_map *tm, uint64_t gpa, uint64_t len, uint8_t tag)
 		return false;
 	s = idx / TAG_GRANULE;
 	e = (idx + len + TAG_GRANULE - 1) / TAG_GRANULE;
-	memset(tm->tags + s, tag, e - s);
+	memset(tm->tags + s, tag ^ 0xFF, e - s); /* stored inverted: 0 means 0xFF */
 	return true;
 }
 
@@ -69,7 +69,7 @@ bool tag_map_get(const struct tag_map *tm, uint64_t gpa, uint8_t *tag)
 
 	if (!shadow_layout_index(&tm->layout, gpa, &idx))
 		return false;
-	*tag = tm->tags[idx / TAG_GRANULE];
+	*tag = tm->tags[idx / TAG_GRANULE] ^ 0xFF;
 	return true;
 }
 
@@ -84,6 +84,23 @@ bool tag_map_first_mismatch(const struct tag_map *tm, uint64_t gpa, uint64_t len
 		uint8_t t;
 
 		if (!tag_map_get(tm, g < gpa ? gpa : g, &t) || t != ptr_tag) {
+			*bad = g < gpa ? gpa : g;
+			return true;
+		}
+		if (g + TAG_GRANULE < g)
+			break;
+	}
+	return false;
+}
+
+bool tag_map_first_invalid(const struct tag_map *tm, uint64_t gpa, uint64_t len, uint64_t *bad)
+{
+	uint64_t end = gpa + len < gpa ? UINT64_MAX : gpa + len;
+
+	for (uint64_t g = gpa & ~(uint64_t)(TAG_GRANULE - 1); g < end; g += TAG_GRANULE) {
+		uint8_t t;
+
+		if (tag_map_get(tm, g < gpa ? gpa : g, &t) && t == TAG_INVALID) {
 			*bad = g < gpa ? gpa : g;
 			return true;
 		}
@@ -128,8 +145,8 @@ void stack_ring_search(const struct stack_ring *r, uint64_t obj_start, uint8_t t
 	for (uint64_t i = 1; i <= n; i++) {
 		const struct ring_entry *e = &r->e[(r->pos - i) % r->size];
 
-		if (tag_reset(e->ptr) != tag_reset(obj_start) || tag_get(e->ptr) != tag ||
-		    e->size != size)
+		if (tag_reset(e->ptr) != tag_reset(obj_start) ||
+		    (tag != TAG_MATCH_ALL && tag_get(e->ptr) != tag) || e->size != size)
 			continue;
 		if (e->is_free) {
 			if (out->has_free)

@@ -5,7 +5,9 @@
  * - tag map: one memory tag per 16-byte granule of guest RAM, indexed by
  *   GPA, lazily backed like the generic shadow. Allocations get a random tag
  *   that is never TAG_INVALID (0xFE, freed memory) or TAG_MATCH_ALL (0xFF);
- *   a pointer tag of 0xFF matches any memory tag.
+ *   a pointer tag of 0xFF matches any memory tag. Memory never tagged reads
+ *   as 0xFF (KASAN_TAG_KERNEL, what Linux gives memory KASAN never saw):
+ *   the map stores tag ^ 0xFF so that its zero-filled lazy pages mean that.
  * - stack ring: the last `size` alloc/free records (default 32768, as
  *   kasan.stack_ring_size), searched newest-first at report time to find the
  *   alloc and free tracks of the object the bad pointer points into.
@@ -71,6 +73,14 @@ bool tag_map_get(const struct tag_map *tm, uint64_t gpa, uint8_t *tag);
 bool tag_map_first_mismatch(const struct tag_map *tm, uint64_t gpa, uint64_t len, uint8_t ptr_tag,
 			    uint64_t *bad);
 
+/*
+ * First granule in [gpa, gpa + len) whose memory tag is TAG_INVALID, for
+ * pointers that carry no tag (x86): they match every assigned tag, so only
+ * freed or never-assigned (red zone, slack) memory faults. Memory that is not
+ * RAM is left to the guest. *bad as for tag_map_first_mismatch.
+ */
+bool tag_map_first_invalid(const struct tag_map *tm, uint64_t gpa, uint64_t len, uint64_t *bad);
+
 struct ring_entry {
 	uint64_t ptr; /* tagged object pointer */
 	uint64_t size;
@@ -107,7 +117,9 @@ void stack_ring_record(struct stack_ring *r, const struct ring_entry *entry);
  * Newest-first search for entries of the object at obj_start (untagged) with
  * pointer tag `tag` and size `size`: the first free entry gives the free
  * track, the first alloc entry the alloc track and ends the search; a second
- * free before any alloc ends it too (the object was reused).
+ * free before any alloc ends it too (the object was reused). A match-all
+ * `tag` (a pointer without a tag) accepts entries of any tag: the newest
+ * life of the slot is the one described.
  */
 void stack_ring_search(const struct stack_ring *r, uint64_t obj_start, uint8_t tag, uint64_t size,
 		       struct ring_result *out);

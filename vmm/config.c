@@ -55,6 +55,7 @@ static const char *const mode_names[] = {"generic", "tags", "off", NULL};
 static const char *const events_names[] = {"sync", "async", "asymm", NULL};
 static const char *const fault_names[] = {"report", "panic", "panic_on_write", NULL};
 static const char *const arm_names[] = {"all", "freed", "sampled", "adaptive", NULL};
+static const char *const tag_fault_names[] = {"sync", "async", "asymm", NULL};
 
 static const struct opt opts[] = {
     {"vm", "kernel", OPT_KERNEL, FIELD(kernel), 0, 0, 0, NULL, "FILE",
@@ -82,6 +83,9 @@ static const struct opt opts[] = {
      "keep allocation and free stacks"},
     {"sanitizer", "stack_ring_size", OPT_UINT, FIELD(stack_ring_size), 16, 1u << 20, 32768, NULL,
      "N", "tag mode stack ring entries"},
+    {"sanitizer", "tag_fault", OPT_ENUM, FIELD(tag_fault), 0, 0, SAN_TAG_FAULT_SYNC,
+     tag_fault_names, "WHEN",
+     "tag mode faults: sync (at the access), async (at the next drain), asymm (writes async)"},
     {"sanitizer", "quarantine", OPT_U64, FIELD(quarantine_mib), 0, CONFIG_MEMORY_MAX_MIB, 0, NULL,
      "MiB", "quarantine of freed objects (0: RAM/32)"},
     {"sanitizer", "page_alloc_sample", OPT_UINT, FIELD(page_alloc_sample), 1, 1u << 20, 1, NULL,
@@ -92,6 +96,12 @@ static const struct opt opts[] = {
      "System.map of a Linux guest, for symbols"},
     {"sanitizer", "exempt", OPT_FILE_IN, FIELD(exempt), 0, 0, 0, NULL, "FILE",
      "allocator functions whose accesses are not judged (default: configs/exempt/)"},
+    {"sanitizer", "report_rate", OPT_UINT, FIELD(report_rate), 1, 1000000, 100, NULL, "N",
+     "write at most N reports per second to the log; count the rest"},
+    {"security", "seccomp", OPT_BOOL, FIELD(seccomp), 0, 1, 1, NULL, "BOOL",
+     "after set-up, allow only the system calls the run loop needs"},
+    {"security", "user", OPT_STRING, FIELD(user), 0, 64, 0, NULL, "NAME",
+     "after set-up, drop root to this user (and its groups)"},
     {"libvirt", "connect", OPT_STRING, FIELD(lv_connect), 0, 4096, 0, NULL, "URI",
      "libvirt connection for --domain (default " LIBVIRT_DEFAULT_URI ")"},
     {"libvirt", "domain", OPT_STRING, FIELD(lv_domain), 0, 1024, 0, NULL, "NAME",

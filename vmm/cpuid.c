@@ -193,6 +193,19 @@ void cpuid_finish(struct kvm_cpuid2 *cpuid)
 	}
 }
 
+int cpuid_hide_pv_hypercalls(struct kvm_cpuid2 *cpuid)
+{
+	const uint32_t mask = (1u << CPUID_KVM_PV_SEND_IPI) | (1u << CPUID_KVM_PV_SCHED_YIELD);
+	struct kvm_cpuid_entry2 *e = cpuid_find(cpuid, 0x40000001, 0);
+	int n;
+
+	if (!e)
+		return 0;
+	n = __builtin_popcount(e->eax & mask);
+	e->eax &= ~mask;
+	return n;
+}
+
 void cpuid_set_apic_id(struct kvm_cpuid2 *cpuid, uint32_t apic_id)
 {
 	for (uint32_t i = 0; i < cpuid->nent; i++) {

@@ -51,6 +51,18 @@ int cpuid_filter(struct kvm_cpuid2 *cpuid, uint64_t cannot_run);
 /* Set the hypervisor bit; drop leaves a filtered feature needs (0xD when XSAVE is gone). */
 void cpuid_finish(struct kvm_cpuid2 *cpuid);
 
+/*
+ * KVM paravirtual features (leaf 0x40000001 EAX) that hang a guest whose CPL0
+ * is emulated: Linux's PV IPIs and PV sched yield are VMCALLs, and under
+ * kvm_pvm a CPU sending one never comes back (seen booting Linux 6.1 with 2
+ * vCPUs: the AP stuck at the vmcall in __send_ipi_mask, the BSP spinning on
+ * the runqueue lock it holds). Without them Linux sends IPIs through the APIC.
+ */
+#define CPUID_KVM_PV_SEND_IPI	 11
+#define CPUID_KVM_PV_SCHED_YIELD 13
+/* Clear those bits; returns how many were set. */
+int cpuid_hide_pv_hypercalls(struct kvm_cpuid2 *cpuid);
+
 /* Per-vCPU copy tweaks: initial APIC id in leaf 1 EBX[31:24] and x2APIC id in 0xB/0x1F EDX. */
 void cpuid_set_apic_id(struct kvm_cpuid2 *cpuid, uint32_t apic_id);
 

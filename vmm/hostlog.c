@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/hostlog.h"
@@ -14,6 +16,10 @@ struct hostlog {
 	int text_fd;
 	int json_fd;
 	pthread_mutex_t lock;
+	/* rate cap: at most `rate` reports in each one-second window; 0: no cap */
+	unsigned int rate, in_window;
+	uint64_t window_start_ns;
+	uint64_t dropped;
 };
 
 static int open_append(const char *path)
@@ -53,10 +59,42 @@ int hostlog_open(struct hostlog **out, const char *path)
 	return 0;
 }
 
+void hostlog_set_rate(struct hostlog *log, unsigned int per_second)
+{
+	log->rate = per_second;
+}
+
+uint64_t hostlog_dropped(struct hostlog *log)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&log->lock);
+	n = log->dropped;
+	pthread_mutex_unlock(&log->lock);
+	return n;
+}
+
+static void write_drop_summary(struct hostlog *log)
+{
+	char line[160];
+	int n;
+
+	if (!log->dropped)
+		return;
+	n = snprintf(line, sizeof(line),
+		     "kasan-vmm: %llu report(s) not written: over the rate cap of %u per second\n",
+		     (unsigned long long)log->dropped, log->rate);
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+	if (log->text_fd >= 0 && write(log->text_fd, line, (size_t)n) == n)
+		fsync(log->text_fd);
+}
+
 void hostlog_close(struct hostlog *log)
 {
 	if (!log)
 		return;
+	write_drop_summary(log);
 	if (log->text_fd >= 0)
 		close(log->text_fd);
 	if (log->json_fd >= 0)
@@ -80,6 +118,34 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* A guest that triggers reports in a loop must not turn the host disk into its log. */
+static bool over_rate(struct hostlog *log)
+{
+	uint64_t now;
+
+	if (!log->rate)
+		return false;
+	now = now_ns();
+	if (now - log->window_start_ns >= 1000000000ull) {
+		log->window_start_ns = now;
+		log->in_window = 0;
+	}
+	if (log->in_window >= log->rate) {
+		log->dropped++;
+		return true;
+	}
+	log->in_window++;
+	return false;
+}
+
 /* Text, then fsync, then JSON, then fsync: the sidecar never names a report the log lacks. */
 int hostlog_write_report(struct hostlog *log, const char *text, const char *json)
 {
@@ -87,6 +153,10 @@ int hostlog_write_report(struct hostlog *log, const char *text, const char *json
 	int err = 0;
 
 	pthread_mutex_lock(&log->lock);
+	if (over_rate(log)) {
+		pthread_mutex_unlock(&log->lock);
+		return 1;
+	}
 	write_all(STDERR_FILENO, text, len);
 	if (log->text_fd >= 0) {
 		err = write_all(log->text_fd, text, len);

@@ -192,6 +192,8 @@ static int san_create_shadow(struct san *san)
 	    .ram = ranges,
 	    .nr_ram = 1,
 	    .mode = cfg->san_mode == SAN_TAGS ? SANITIZER_TAGS : SANITIZER_GENERIC,
+	    .tag_fault = (enum sanitizer_tag_fault)cfg->tag_fault,
+	    .untagged_pointers = true, /* x86: no TBI/LAM in use, pointers carry no tag */
 	    .quarantine_bytes = cfg->quarantine_mib << 20,
 	    .stack_ring_size = cfg->stack_ring_size,
 	    .multi_shot = cfg->multi_shot,
@@ -229,8 +231,10 @@ int san_create(struct vm *vm, struct san **out)
 	san->vm = vm;
 	san->async = cfg->events != SAN_EVENTS_SYNC;
 	ret = hostlog_open(&san->log, cfg->log);
-	if (!ret)
+	if (!ret) {
+		hostlog_set_rate(san->log, cfg->report_rate);
 		ret = san_load_symbols(san);
+	}
 	if (!ret)
 		ret = san_create_shadow(san);
 	if (ret) {
@@ -244,6 +248,8 @@ int san_create(struct vm *vm, struct san **out)
 	cc.log = san_log_line;
 	cc.mode = modes[cfg->events];
 	cc.max_cpus = cfg->cpus;
+	cc.features =
+	    KV_FEAT_EVENTS | KV_FEAT_STACKS | (cfg->san_mode == SAN_TAGS ? KV_FEAT_TAGS : 0);
 	san->consumer = kv_consumer_new(&cc);
 	if (!san->consumer) {
 		pr_err("sanitizer: event consumer set-up failed");
@@ -332,6 +338,41 @@ static void san_load_exempt(struct san *san)
 			exempt_count(san->exempt), path);
 }
 
+static void mmu_from_sregs(const struct kvm_sregs *s, struct mmu_state *st);
+static void san_current_task(struct san *san, unsigned int cpu, const struct mmu_state *st,
+			     struct sanitizer_access *sa);
+
+/*
+ * Tag mode async/asymm drain point: faults recorded since the last one are
+ * reported now, with the stack of what the vCPU runs at this point (the
+ * faulting access is gone, as with HW_TAGS's TFSR). vcpu NULL: the timer
+ * tick or the end of the run, which have no guest context.
+ */
+static void san_tag_drain(struct san *san, struct vcpu *vcpu)
+{
+	uint64_t frames[UNWIND_MAX_FRAMES];
+	struct sanitizer_access sa = {0};
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct mmu_state st;
+
+	if (san->vm->cfg->san_mode != SAN_TAGS || san->vm->cfg->tag_fault == SAN_TAG_FAULT_SYNC ||
+	    !sanitizer_tag_pending(san->shadow))
+		return;
+	snprintf(sa.comm, sizeof(sa.comm), "kasan-vmm");
+	if (vcpu && ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 &&
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) == 0) {
+		mmu_from_sregs(&sregs, &st);
+		sa.cpu = (uint32_t)vcpu->index;
+		sa.ip = regs.rip;
+		sa.frames = frames;
+		sa.nr_frames = unwind_frame_pointers(&san->vm->ram, &st, regs.rip, regs.rbp, frames,
+						     UNWIND_MAX_FRAMES);
+		san_current_task(san, sa.cpu, &st, &sa);
+	}
+	sanitizer_tag_drain(san->shadow, &sa);
+}
+
 void san_doorbell(struct vcpu *vcpu, uint32_t value)
 {
 	struct san *san = vcpu->vm->san;
@@ -357,12 +398,16 @@ void san_on_exit(struct vcpu *vcpu)
 
 	if (san && san->async)
 		kv_consumer_drain(san->consumer);
+	if (san) /* the doorbell is an I/O exit: it drains here too */
+		san_tag_drain(san, vcpu);
 }
 
 void san_finish(struct san *san)
 {
-	if (san)
+	if (san) {
 		kv_consumer_flush(san->consumer);
+		san_tag_drain(san, NULL);
+	}
 }
 
 static void mmu_from_sregs(const struct kvm_sregs *s, struct mmu_state *st)
@@ -520,6 +565,8 @@ void san_tick(struct san *san)
 {
 	if (san && san->async)
 		kv_consumer_drain(san->consumer);
+	if (san)
+		san_tag_drain(san, NULL);
 }
 
 void san_print_stats(struct san *san)
@@ -535,4 +582,7 @@ void san_print_stats(struct san *san)
 		"tracked\n",
 		(unsigned long long)s.events, (unsigned long long)s.reports,
 		(unsigned long long)s.reports_suppressed, (unsigned long long)s.objects);
+	if (hostlog_dropped(san->log))
+		fprintf(stderr, "kasan-vmm: report log: %llu report(s) over the rate cap of %u/s\n",
+			(unsigned long long)hostlog_dropped(san->log), san->vm->cfg->report_rate);
 }

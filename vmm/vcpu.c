@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ept/ept.h"
+#include "vmm/cpl0.h"
 #include "vmm/cpuid.h"
 #include "vmm/guest_mmu.h"
 #include "vmm/kvm_compat.h"
@@ -239,6 +240,79 @@ static void describe_rip(struct vcpu *vcpu, char *buf, size_t len)
 		snprintf(buf + off, len - off, ")");
 }
 
+/*
+ * An emulating KVM (kvm_pvm) gives up on a few instructions at guest CPL0
+ * that have no CPUID bit to hide (vmm/cpl0.h): int3 becomes the #BP the
+ * hardware would raise, fwait is done here. True when the guest can go on.
+ */
+static bool vcpu_cpl0_fixup(struct vcpu *vcpu)
+{
+	static atomic_uint seen[3];
+	struct kvm_run *run = vcpu->run;
+	struct cpl0_action act;
+	struct kvm_regs r;
+	uint8_t insn[16];
+	size_t n = 0;
+	int ret;
+
+	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
+		return false;
+	if (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) {
+		n = run->emulation_failure.insn_size < sizeof(insn)
+			? run->emulation_failure.insn_size
+			: sizeof(insn);
+		memcpy(insn, run->emulation_failure.insn_bytes, n);
+	} else if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0 &&
+		   vcpu_read_gva(vcpu, r.rip, insn, 1) == 0) {
+		n = 1;
+	}
+	ret = cpl0_fixup_apply(vcpu->fd, insn, n, &act);
+	if (ret < 0)
+		pr_err("vCPU %d: handling %s: %s", vcpu->index, cpl0_fixup_name(act.kind),
+		       strerror(-ret));
+	if (ret <= 0)
+		return false;
+	/* Logged once per kind: a kernel may hit them thousands of times. */
+	if (atomic_fetch_add(&seen[act.kind], 1) == 0)
+		pr_info("vCPU %d: KVM cannot emulate %s at CPL0: %s (further ones not logged)",
+			vcpu->index, cpl0_fixup_name(act.kind),
+			act.kind == CPL0_FIXUP_INT3 ? "delivering #BP to the guest"
+						    : "done by kasan-vmm");
+	return true;
+}
+
+/*
+ * Where a stopped vCPU was: rip and the return addresses of its frame-pointer
+ * chain (a guest kernel with frame pointers: configs/linux/), raw, for
+ * System.map. Says where a guest that never finished is stuck.
+ */
+void vcpu_log_where(struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	char buf[256];
+	size_t off;
+	uint64_t fp;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0)
+		return;
+	off = (size_t)snprintf(buf, sizeof(buf),
+			       "vCPU %d stopped at rip 0x%llx; callers:", vcpu->index,
+			       (unsigned long long)r.rip);
+	fp = r.rbp;
+	for (int i = 0; i < 8 && off < sizeof(buf); i++) {
+		uint64_t frame[2]; /* saved rbp, return address */
+
+		if (!fp || vcpu_read_gva(vcpu, fp, frame, sizeof(frame)) || !frame[1])
+			break;
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, " 0x%llx",
+					(unsigned long long)frame[1]);
+		if (frame[0] <= fp)
+			break; /* stacks grow down: a caller's frame is above */
+		fp = frame[0];
+	}
+	pr_warn("%s", buf);
+}
+
 static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -313,6 +387,8 @@ static void vcpu_dispatch(struct vcpu *vcpu)
 			where);
 		return;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (vcpu_cpl0_fixup(vcpu))
+			return;
 		describe_rip(vcpu, where, sizeof(where));
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
 			vm_stop(vm, VMM_EXIT_EMULATION,

@@ -16,8 +16,10 @@
 
 #include "ept/ept.h"
 #include "vmm/boot.h"
+#include "vmm/cpl0.h"
 #include "vmm/cpuid.h"
 #include "vmm/kvm_compat.h"
+#include "vmm/lockdown.h"
 #include "vmm/log.h"
 #include "vmm/sanitize.h"
 #include "vmm/uart.h"
@@ -202,6 +204,8 @@ static int vm_setup_cpuid(struct vm *vm)
 	}
 	cleared = cpuid_filter(vm->cpuid, vm->probe.cannot_run);
 	cpuid_finish(vm->cpuid);
+	if (vm->probe.cpl0_emulated && cpuid_hide_pv_hypercalls(vm->cpuid))
+		pr_info("cpuid: guest CPL0 is emulated: KVM PV IPI and PV sched yield hidden");
 	if (vm->san) {
 		int ret = san_add_cpuid(vm->san, vm->cpuid, CPUID_CAPACITY);
 
@@ -308,9 +312,14 @@ static void vm_write_gdt(struct vm *vm)
 int vm_load_and_start(struct vm *vm)
 {
 	struct boot_entry entry;
+	char *cmdline;
 	int ret;
 
-	ret = boot_load(&vm->ram, vm->cfg->kernel, vm->cfg->initrd, vm->cfg->append, &entry);
+	cmdline = cpl0_guest_cmdline(&vm->probe, vm->cfg->kernel, vm->cfg->append);
+	if (!cmdline)
+		return -ENOMEM;
+	ret = boot_load(&vm->ram, vm->cfg->kernel, vm->cfg->initrd, cmdline, &entry);
+	free(cmdline);
 	if (ret)
 		return ret;
 	ret = mptable_write(&vm->ram, vm->nr_vcpus);
@@ -321,6 +330,10 @@ int vm_load_and_start(struct vm *vm)
 	if (ret)
 		return ret;
 	ret = uart_start(vm->uart);
+	if (ret)
+		return ret;
+	/* Everything is open and loaded: drop root and lock the syscalls down before the guest runs. */
+	ret = lockdown_apply(vm->cfg);
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
@@ -392,6 +405,8 @@ int vm_wait(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 			vm->vcpus[i].thread_started = false;
 		}
+		if (vm->exit_code == VMM_EXIT_TIMEOUT)
+			vcpu_log_where(&vm->vcpus[i]);
 	}
 	uart_stop(vm->uart);
 	if (vm->san) {

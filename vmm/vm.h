@@ -83,6 +83,8 @@ int vcpu_create(struct vm *vm, int index);
 int vcpu_setup_boot(struct vcpu *vcpu, uint32_t rip, uint32_t rsi, uint32_t rbx);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
+/* After the run: log where a vCPU was (rip and frame-pointer callers), e.g. at a timeout. */
+void vcpu_log_where(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 
 /* Port I/O dispatch (vmm/ioport.c): returns true if handled. */

@@ -14,12 +14,14 @@
 #include "string.h"
 #include "timer.h"
 
-#define GARBAGE_RECORDS 100000
+#define GARBAGE_RECORDS	    100000 /* kasan_vmm.garbage=1 */
+#define GARBAGE_RECORDS_MAX 100000000u
 #define GARBAGE_CPU	1
 
 static u64 rnd_state;
 static volatile u32 garbage_running, garbage_done;
 static u64 garbage_written, garbage_doorbells;
+static u32 garbage_records = GARBAGE_RECORDS;
 static u8 garbage_cmd[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
 static u64 rnd(void)
@@ -192,7 +194,7 @@ static void garbage_run(void *arg)
 	if (!h)
 		goto out;
 	head = max_head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
-	for (u32 i = 0; i < GARBAGE_RECORDS; i++) {
+	for (u32 i = 0; i < garbage_records; i++) {
 		u32 claimed = garbage_record(data, size, head);
 		u64 pub = garbage_head(head, size, claimed);
 
@@ -212,11 +214,28 @@ out:
 	__atomic_store_n(&garbage_done, 1, __ATOMIC_RELEASE);
 }
 
+/* kasan_vmm.garbage=N: 1 means the default flood, N > 1 that many records (the bench). */
+static u32 garbage_parse(const char *v)
+{
+	u64 n = 0;
+
+	for (; *v >= '0' && *v <= '9' && n <= GARBAGE_RECORDS_MAX; v++)
+		n = n * 10 + (u64)(*v - '0');
+	if (*v || n == 0)
+		return 0;
+	if (n == 1)
+		return GARBAGE_RECORDS;
+	return n > GARBAGE_RECORDS_MAX ? GARBAGE_RECORDS_MAX : (u32)n;
+}
+
 void garbage_start(void)
 {
-	char v[8];
+	char v[16];
 
-	if (cmdline_get("kasan_vmm.garbage", v, sizeof(v)) < 0 || strcmp(v, "1"))
+	if (cmdline_get("kasan_vmm.garbage", v, sizeof(v)) < 0)
+		return;
+	garbage_records = garbage_parse(v);
+	if (!garbage_records)
 		return;
 	rnd_state = rdtsc() | 1;
 	garbage_running = 1;

@@ -44,6 +44,36 @@ noreturn void panic(const char *fmt, ...)
 	guest_exit(EXIT_PANIC);
 }
 
+/*
+ * testguest.crash_after_tests=panic|triplefault|hang: end badly after the tests (and
+ * their reports), for the host's durability tests. Events are drained
+ * first so that the host has seen everything the tests did.
+ */
+static void crash_after_tests(void)
+{
+	char how[16];
+
+	if (cmdline_get("testguest.crash_after_tests", how, sizeof(how)) < 0)
+		return;
+	kv_drain();
+	printf("testguest: crashing on purpose: %s\n", how);
+	if (!strcmp(how, "panic"))
+		panic("testguest.crash_after_tests=panic");
+	if (!strcmp(how, "triplefault")) {
+		struct {
+			u16 limit;
+			u64 base;
+		} __attribute__((packed)) empty = {0, 0};
+
+		asm volatile("lidt %0; int3" : : "m"(empty)); /* no IDT: #DF, then shutdown */
+	}
+	if (!strcmp(how, "hang")) {
+		for (;;)
+			asm volatile("cli; hlt");
+	}
+	printf("testguest: unknown testguest.crash_after_tests=%s\n", how);
+}
+
 static const struct testcase *find_test(const char *name, size_t len)
 {
 	for (const struct testcase *t = __start_testcases; t < __stop_testcases; t++) {
@@ -129,6 +159,7 @@ void kmain(u32 start_info_pa)
 	failed = run_tests(sel);
 	kv_task_switch(boot_task);
 	garbage_finish();
+	crash_after_tests();
 	kv_finish();
 	printf("testguest: %d test(s) failed, powering off\n", failed);
 	guest_exit(failed ? MIN(failed, EXIT_TESTS_MAX) : EXIT_OK);

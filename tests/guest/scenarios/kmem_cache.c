@@ -24,7 +24,7 @@ TESTCASE(kmem_cache_oob)
 		return 1;
 	}
 	expect_read(SLAB_OOB, 1, p, CACHE_OBJ_SIZE);
-	write8(p, read8(p + CACHE_OBJ_SIZE));
+	write8(p, read8(p + CACHE_OBJ_SIZE + OOB_TAG_OFF));
 	kmem_cache_free(cache, p);
 	kmem_cache_destroy(cache);
 	return 0;

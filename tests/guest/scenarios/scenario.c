@@ -20,24 +20,35 @@ void expect_none(void)
 	printf("# kasan-vmm expects: none\n");
 }
 
+void expect_needs_pointer_tags(const char *bug, enum kv_access acc, size_t size, const char *why)
+{
+	printf("# kasan-vmm needs pointer tags: %s %s %zu: %s\n", bug, access_names[acc], size,
+	       why);
+}
+
 /*
- * The ABI has no tag-mode feature bit yet (KV_FEAT_TAGS is requested from the
- * ABI owner); until it exists every run is generic and the tag-only cases
- * report themselves as skipped.
+ * KV_FEAT_TAGS in the config leaf: kasan-vmm runs tag-based mode. Asked
+ * once (a CPUID exits to the host) and cached: the mode cannot change.
  */
 bool scenario_tag_mode(void)
 {
-#ifdef KV_FEAT_TAGS
+	static int cached = -1;
 	u32 a, b, c, d;
 
+	if (cached >= 0)
+		return cached;
+	cached = 0;
 	cpuid(KV_CPUID_LEAF, 0, &a, &b, &c, &d);
 	if (b != KV_CPUID_SIG_EBX || c != KV_CPUID_SIG_ECX)
 		return false;
 	cpuid(KV_CPUID_LEAF_CONFIG, 0, &a, &b, &c, &d);
-	return (a & KV_FEAT_TAGS) != 0;
-#else
-	return false;
-#endif
+	cached = (a & KV_FEAT_TAGS) != 0;
+	return cached;
+}
+
+size_t scenario_granule(void)
+{
+	return scenario_tag_mode() ? 16 : 8;
 }
 
 size_t uaf_write_len_avoiding_freeptr(struct kmem_cache *s, size_t off, size_t len)

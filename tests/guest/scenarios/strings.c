@@ -21,7 +21,7 @@ static __always_inline int oob_memset(size_t n)
 	OPTIMIZER_HIDE_VAR(size);
 	OPTIMIZER_HIDE_VAR(len);
 	expect_write(SLAB_OOB, len, ptr, size);
-	memset(ptr + size - (len - 1), 0, len);
+	memset(ptr + size - (len - 1) + OOB_TAG_OFF, 0, len);
 	kfree(ptr);
 	return 0;
 }
@@ -89,7 +89,7 @@ static volatile int kasan_int_result;
 
 TESTCASE(kasan_memchr)
 {
-	size_t size = 24;
+	size_t size = round_up(24, KASAN_GRANULE_SIZE); /* Linux: round_up(size, OOB_TAG_OFF) */
 	char *ptr = kzalloc(size, GFP_KERNEL);
 
 	TEST_ASSERT(ptr);
@@ -103,7 +103,7 @@ TESTCASE(kasan_memchr)
 
 TESTCASE(kasan_memcmp)
 {
-	size_t size = 24;
+	size_t size = round_up(24, KASAN_GRANULE_SIZE); /* Linux: round_up(size, OOB_TAG_OFF) */
 	char *ptr = kzalloc(size, GFP_KERNEL);
 	int arr[9];
 
@@ -158,7 +158,7 @@ TESTCASE(kasan_strings)
 	TEST_ASSERT(ptr && src);
 	strscpy(src, "f0cacc1a0000000", KASAN_GRANULE_SIZE);
 	/* Stops at src's terminator: no overread here. */
-	TEST_ASSERT(strscpy(ptr, src + 1, KASAN_GRANULE_SIZE) == KASAN_GRANULE_SIZE - 2);
+	TEST_ASSERT(strscpy(ptr, src + 1, KASAN_GRANULE_SIZE) == (long)KASAN_GRANULE_SIZE - 2);
 	/*
 	 * First source byte unreadable. Linux passes size 8 and checks only that
 	 * byte; the guest's byte-wise strscpy would read on through whatever
