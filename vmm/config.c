@@ -96,7 +96,7 @@ static const struct opt opts[] = {
      "System.map of a Linux guest, for symbols"},
     {"sanitizer", "exempt", OPT_FILE_IN, FIELD(exempt), 0, 0, 0, NULL, "FILE",
      "allocator functions whose accesses are not judged (default: configs/exempt/)"},
-    {"sanitizer", "report_rate", OPT_UINT, FIELD(report_rate), 1, 1000000, 100, NULL, "N",
+    {"sanitizer", "report_rate", OPT_UINT, FIELD(report_rate), 1, 1000000, 1000, NULL, "N",
      "write at most N reports per second to the log; count the rest"},
     {"security", "seccomp", OPT_BOOL, FIELD(seccomp), 0, 1, 1, NULL, "BOOL",
      "after set-up, allow only the system calls the run loop needs"},

@@ -21,7 +21,9 @@ check "the build prints no warning" bash -c "! grep -Ei 'warning|error' '$TMP/bu
 grep -Ei 'warning|error' "$TMP/build.log" | sed 's/^/# /' | head -20
 
 modinfo_of() { # FILE: the .modinfo strings, one per line
-	objcopy -O binary --only-section=.modinfo "$1" /dev/stdout 2>/dev/null | tr '\0' '\n'
+	# objcopy replaces its output file, so it cannot write to a pipe: go through a file
+	objcopy -O binary --only-section=.modinfo "$1" "$TMP/modinfo.bin" 2>/dev/null &&
+		tr '\0' '\n' <"$TMP/modinfo.bin"
 }
 for m in kasan_vmm kasan_vmm_test; do
 	ko=$src/guest-driver/$m.ko
