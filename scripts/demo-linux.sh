@@ -4,7 +4,7 @@
 # no user space, and show the reports kasan-vmm found. Extra arguments go to
 # `kasan-vmm run` (e.g. --append kasan_test=kmalloc_oob_right,kmalloc_uaf).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 kdir=$(scripts/build-linux.sh) || exit 1
 log=build/demo/linux-kasan.log
 mkdir -p build/demo

@@ -123,6 +123,15 @@ int cpl0_linux_cmdline(uint64_t cannot_run, char *buf, size_t len)
 	if (!len)
 		return -1;
 	buf[0] = '\0';
+	/*
+	 * Emulated, the guest runs far slower than the clock: with the TSC
+	 * deadline timer Linux's periodic tick is a one-shot timer, and
+	 * tick_handle_periodic() re-runs every missed tick before it can
+	 * program the next one -- both vCPUs were seen catching up ticks for
+	 * minutes. The LAPIC's periodic mode drops missed ticks instead.
+	 */
+	if (!append(buf, len, &off, "lapic=notscdeadline"))
+		return -1;
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 		const struct cpl0_option *o = &options[i];
 

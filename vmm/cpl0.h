@@ -48,7 +48,9 @@ bool cpl0_fixup_decide(const uint8_t *bytes, size_t n, uint64_t rip, uint16_t fs
 const char *cpl0_fixup_name(enum cpl0_fixup_kind kind);
 
 /*
- * Linux command-line options that switch off every feature whose instruction
+ * Linux command-line options for a guest whose CPL0 is emulated:
+ * lapic=notscdeadline (a periodic tick that cannot fall behind), then the
+ * options that switch off every feature whose instruction
  * class is set in cannot_run (bit per enum probe_insn). Writes a space-
  * separated list (maybe empty) into buf; returns its length, or -1 if buf is
  * too small. The options are the kernel's own (noxsave, nopku, ...) or

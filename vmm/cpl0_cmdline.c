@@ -43,7 +43,7 @@ char *cpl0_guest_cmdline(const struct host_probe *probe, const char *kernel, con
 	char *out;
 	int n;
 
-	if (!probe->cpl0_emulated || !probe->cannot_run || !kernel || !file_is_linux(kernel))
+	if (!probe->cpl0_emulated || !kernel || !file_is_linux(kernel))
 		return strdup(user);
 	n = cpl0_linux_cmdline(probe->cannot_run, extra, sizeof(extra));
 	if (n < 0) {

@@ -1,0 +1,82 @@
+#!/bin/bash
+# Issue 6: the CI Linux guest (Debian's linux-source-6.1, tinyconfig +
+# configs/linux/kasan-vmm.config, kasan_vmm and the scenario runner built in)
+# is built or reused from the cache, boots under kasan-vmm with 2 vCPUs and
+# `kasan_test=all slub_debug=Z`, runs the Linux KASAN scenarios from its
+# initcalls with no user space, and powers off through kasan-vmm's exit port.
+# Each scenario's expectation lines are checked against kasan-vmm's reports
+# (tests/integration/kasan_matrix.py) and the Linux detection matrix is
+# printed and saved in build/test-logs/.
+source "$(dirname "$0")/lib.sh"
+# The release build: guest kernel code is emulated instruction by instruction
+# on kvm_pvm, so the boot alone takes a minute; the sanitized build's host-side
+# checks are covered by the test guest's matrix (test_kasan_matrix.sh).
+VMM=${LINUX_VMM:-build/kasan-vmm}
+mkdir -p build/test-logs
+log=build/test-logs/linux-guest.txt
+
+start=$(date +%s)
+kdir=$(scripts/build-linux.sh 2>"$TMP/build.log")
+brc=$?
+check "the CI kernel is built or reused ($(($(date +%s) - start)) s, ${kdir:-no output})" \
+	[ "$brc" = 0 -a -s "$kdir/vmlinux" -a -s "$kdir/System.map" ]
+if [ "$brc" != 0 ]; then
+	tail -20 "$TMP/build.log" | sed 's/^/# /'
+	exit 0
+fi
+check "the kernel has frame pointers and no KASLR, KASAN or ORC" \
+	grep -q '^CONFIG_UNWINDER_FRAME_POINTER=y' "$kdir/.config"
+check "its System.map has the built-in driver and runner" \
+	grep -q ' kasan_vmm_run_tests$' "$kdir/System.map"
+
+start=$(date +%s)
+run_vmm "$TMP/linux" run --kernel "$kdir/vmlinux" --system_map "$kdir/System.map" --cpus 2 \
+	--memory 256 --timeout 600 --multi_shot on --log "$TMP/kasan.log" \
+	--append "console=ttyS0 kasan_test=all slub_debug=Z init_on_alloc=0 panic=-1 kasan_vmm_start=late"
+secs=$(($(date +%s) - start))
+cp "$TMP/linux" "$log"
+echo "# boot + scenarios: $secs s, exit $rc (console and reports: $log)"
+
+check "Linux prints its banner" grep -q "Linux version 6\.1" "$TMP/linux"
+if [ -e /sys/module/kvm_pvm ]; then
+	check "on this emulating host kasan-vmm appended the CPU feature options" \
+		grep -qE "Command line: .* lapic=notscdeadline noxsave .*clearcpuid=" "$TMP/linux"
+	check "the guest took them (x87 FPU will use FXSAVE)" \
+		grep -q "x86/fpu: x87 FPU will use FXSAVE" "$TMP/linux"
+fi
+# How far it got: the last kernel line, and where the vCPUs were at a timeout.
+echo "# last guest line: $(grep '^\[ *[0-9]' "$TMP/linux" | tail -1)"
+grep "stopped at rip" "$TMP/linux" | sed 's/^/# /'
+check "both vCPUs came up" grep -qE "smp: Brought up 1 node, 2 CPUs" "$TMP/linux"
+check "kasan_vmm registered with kasan-vmm" grep -q "kasan_vmm: loaded: events flow" "$TMP/linux"
+check "the scenario runner started (KTAP suite kasan)" grep -q "# Subtest: kasan" "$TMP/linux"
+check "the runner finished and powered off through the exit port (exit $rc)" \
+	grep -q "kasan_vmm_test: done, powering off" "$TMP/linux"
+check "kasan-vmm exited with the guest's code, not an error (exit $rc)" [ "$rc" -le 119 ]
+
+# Scenarios a stock 6.1 kernel cannot give kasan-vmm (README, guest-driver/README.md):
+# listed here, printed on every run, and not counted. Anything else missed fails.
+declare -A KNOWN_GAPS=(
+	[kmalloc_oob_left]="the left neighbour was allocated before kasan_vmm started (kasan_vmm_start=late), so its slot holds no poison"
+	[krealloc_less_oob]="Linux 6.1 emits no event for an in-place krealloc: the host keeps the old size"
+	[krealloc_large_less_oob]="Linux 6.1 emits no event for an in-place krealloc: the host keeps the old size"
+)
+matrix=build/test-logs/kasan-matrix-linux.txt
+python3 tests/integration/kasan_matrix.py "$TMP/linux" --matrix "$matrix" --func-prefix "" |
+	sed "s/^\(\(not \)\?ok\) [0-9]* - /\1 - [linux] /" | while read -r line; do
+	case "$line" in
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*)
+		name=${line#not ok - \[linux\] }
+		name=${name%% *}
+		if [ -n "${KNOWN_GAPS[$name]:-}" ]; then
+			echo "# KNOWN GAP (not counted) $name: ${KNOWN_GAPS[$name]}"
+		else
+			not_ok "${line#not ok - }"
+		fi
+		;;
+	*) echo "$line" ;;
+	esac
+done
+echo "# Linux detection matrix ($matrix):"
+sed 's/^/# /' "$matrix"
