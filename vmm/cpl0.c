@@ -132,6 +132,12 @@ int cpl0_linux_cmdline(uint64_t cannot_run, char *buf, size_t len)
 	 */
 	if (!append(buf, len, &off, "lapic=notscdeadline"))
 		return -1;
+	/*
+	 * For the same reason RCU's stall detector fires on a loaded host, and
+	 * its NMI backtrace path runs lsl, which KVM's emulator cannot run.
+	 */
+	if (!append(buf, len, &off, "rcupdate.rcu_cpu_stall_suppress=1"))
+		return -1;
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 		const struct cpl0_option *o = &options[i];
 

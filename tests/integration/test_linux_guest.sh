@@ -40,7 +40,7 @@ echo "# boot + scenarios: $secs s, exit $rc (console and reports: $log)"
 check "Linux prints its banner" grep -q "Linux version 6\.1" "$TMP/linux"
 if [ -e /sys/module/kvm_pvm ]; then
 	check "on this emulating host kasan-vmm appended the CPU feature options" \
-		grep -qE "Command line: .* lapic=notscdeadline noxsave .*clearcpuid=" "$TMP/linux"
+		grep -qE "Command line: .* lapic=notscdeadline .*noxsave .*clearcpuid=" "$TMP/linux"
 	check "the guest took them (x87 FPU will use FXSAVE)" \
 		grep -q "x86/fpu: x87 FPU will use FXSAVE" "$TMP/linux"
 fi

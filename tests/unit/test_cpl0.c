@@ -86,15 +86,16 @@ static void test_cmdline_tokens(void **state)
 	(void)state;
 	/* Always: a tick that cannot fall behind an emulated guest. */
 	assert_true(cpl0_linux_cmdline(0, buf, sizeof(buf)) > 0);
-	assert_string_equal(buf, "lapic=notscdeadline");
+	assert_string_equal(buf, "lapic=notscdeadline rcupdate.rcu_cpu_stall_suppress=1");
 	assert_true(cpl0_linux_cmdline(BIT(PROBE_XSAVE), buf, sizeof(buf)) > 0);
-	assert_string_equal(buf, "lapic=notscdeadline noxsave");
+	assert_string_equal(buf, "lapic=notscdeadline rcupdate.rcu_cpu_stall_suppress=1 noxsave");
 	cpl0_linux_cmdline(BIT(PROBE_XSAVE) | BIT(PROBE_CX16) | BIT(PROBE_POPCNT) |
 			       BIT(PROBE_SMAP) | BIT(PROBE_FSGSBASE) | BIT(PROBE_PKU),
 			   buf, sizeof(buf));
 	/* Dedicated options first, then one clearcpuid= with X86_FEATURE numbers. */
-	assert_string_equal(buf,
-			    "lapic=notscdeadline noxsave nofsgsbase nopku clearcpuid=141,308,151");
+	assert_string_equal(
+	    buf, "lapic=notscdeadline rcupdate.rcu_cpu_stall_suppress=1 noxsave nofsgsbase nopku "
+		 "clearcpuid=141,308,151");
 	/* Too small a buffer is an error, not a silently cut list. */
 	assert_int_equal(cpl0_linux_cmdline(BIT(PROBE_XSAVE), buf, 4), -1);
 }
