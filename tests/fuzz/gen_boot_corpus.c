@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = tiny_pvh_elf(buf);
-	err |= write_file(argv[1], "tiny-pvh.elf", buf, n);
+	err |= write_file(argv[1], "tiny-pvh.seed", buf, n);
 	n = tiny_bzimage(buf);
 	err |= write_file(argv[1], "tiny-bzimage", buf, n);
 	return err;
