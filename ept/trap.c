@@ -199,7 +199,9 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 	if (a->is_write && rep) {
 		int64_t step = s->backward ? -(int64_t)s->elem : (int64_t)s->elem;
 
-		s->count++;
+		/* rcx is the guest's: a count of ~0 must not wrap to "already judged" */
+		if (s->count != UINT64_MAX)
+			s->count++;
 		s->dst -= step;
 		if (s->op == EPT_STR_MOVS)
 			s->src -= step;

@@ -167,15 +167,8 @@ static s64 kv_claim(struct kv_ring *r, u32 max_len, u64 *tail, u64 *pad)
 		if (!need)
 			return -1;
 	}
-	pos = r->head & (r->size - 1);
 	*pad = need - max_len;
-	if (*pad) {
-		struct kv_rec *p = (struct kv_rec *)(r->data + pos);
-
-		p->kind = KV_REC_PAD;
-		p->len = (u16)*pad;
-		pos = 0;
-	}
+	pos = kv_ring_place(r->data, r->head, r->size, need, max_len);
 	return pos;
 }
 

@@ -310,6 +310,25 @@ static inline kv_u64 kv_ring_claim(kv_u64 head, kv_u64 tail, kv_u64 size, kv_u32
 	return need;
 }
 
+/*
+ * Where a record of `len` bytes goes once kv_ring_claim() granted `need`
+ * bytes at head: in place, or -- when it would cross the ring's end -- at
+ * offset 0 after a pad record filling the tail. Writes the pad; returns the
+ * record's offset in the data area.
+ */
+static inline kv_u64 kv_ring_place(void *data, kv_u64 head, kv_u64 size, kv_u64 need, kv_u32 len)
+{
+	kv_u64 pos = head & (size - 1);
+	struct kv_rec *pad;
+
+	if (need == len)
+		return pos;
+	pad = (struct kv_rec *)((char *)data + pos);
+	pad->kind = KV_REC_PAD;
+	pad->len = (kv_u16)(need - len);
+	return 0;
+}
+
 /* Events that invalidate memory: in asymm mode they are reported synchronously. */
 static inline int kv_event_is_free(kv_u32 kind)
 {

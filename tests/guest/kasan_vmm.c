@@ -263,14 +263,7 @@ static s64 kv_claim(struct kv_ring *r, u32 len, u64 *tail)
 		if (!need)
 			return -1;
 	}
-	pos = r->head & (r->size - 1);
-	if (need != len) { /* pad to the end, the record starts at 0 */
-		struct kv_rec *pad = (void *)(r->data + pos);
-
-		pad->kind = KV_REC_PAD;
-		pad->len = (u16)(need - len);
-		pos = 0;
-	}
+	pos = kv_ring_place(r->data, r->head, r->size, need, len);
 	r->head += need;
 	return (s64)pos;
 }

@@ -154,6 +154,20 @@ static void test_ring_claim(void **state)
 	assert_int_equal(kv_ring_claim(3992, 200, 4096, 104), 104); /* ends exactly at the end */
 }
 
+/* A record that fits goes in place; one that would cross the end goes to 0 after a pad. */
+static void test_ring_place(void **state)
+{
+	uint64_t data[512] = {0}; /* a 4 KiB ring */
+	struct kv_rec *pad = (struct kv_rec *)((char *)data + 4096 - 128);
+
+	(void)state;
+	assert_int_equal(kv_ring_place(data, 128, 4096, 200, 200), 128);
+	assert_int_equal(data[16], 0); /* nothing written for an in-place record */
+	assert_int_equal(kv_ring_place(data, 8192 + 4096 - 128, 4096, 128 + 200, 200), 0);
+	assert_int_equal(pad->kind, KV_REC_PAD);
+	assert_int_equal(pad->len, 128);
+}
+
 static void test_kick_policy(void **state)
 {
 	uint64_t size = 1u << KV_RING_SHIFT_MIN_ASYNC;
@@ -224,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(test_rec_len),	cmocka_unit_test(test_ring_claim),
 	    cmocka_unit_test(test_kick_policy), cmocka_unit_test(test_async_one_exit_per_batch),
 	    cmocka_unit_test(test_seq_counter), cmocka_unit_test(test_cfg_accessors),
+	    cmocka_unit_test(test_ring_place),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
