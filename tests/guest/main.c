@@ -74,6 +74,23 @@ static void crash_after_tests(void)
 	printf("testguest: unknown testguest.crash_after_tests=%s\n", how);
 }
 
+/*
+ * testguest.linger_ms=N: stay up N ms after the tests, so that host tests
+ * can look at the running VMM (its /proc status) without racing its exit.
+ */
+static void linger_after_tests(void)
+{
+	char ms[16];
+	u64 n = 0;
+
+	if (cmdline_get("testguest.linger_ms", ms, sizeof(ms)) < 0)
+		return;
+	for (const char *p = ms; *p >= '0' && *p <= '9' && n < 600000; p++)
+		n = n * 10 + (u64)(*p - '0');
+	printf("testguest: lingering %llu ms\n", (unsigned long long)n);
+	udelay(n * 1000);
+}
+
 static const struct testcase *find_test(const char *name, size_t len)
 {
 	for (const struct testcase *t = __start_testcases; t < __stop_testcases; t++) {
@@ -160,6 +177,7 @@ void kmain(u32 start_info_pa)
 	kv_task_switch(boot_task);
 	garbage_finish();
 	crash_after_tests();
+	linger_after_tests();
 	kv_finish();
 	printf("testguest: %d test(s) failed, powering off\n", failed);
 	guest_exit(failed ? MIN(failed, EXIT_TESTS_MAX) : EXIT_OK);

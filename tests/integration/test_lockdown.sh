@@ -19,11 +19,13 @@ KASAN_VMM_SECCOMP_SELFTEST=1 run_vmm "$TMP/selftest-off" "${args[@]}" --seccomp 
 check "seccomp: with --seccomp off the same call is allowed (exit $rc)" [ "$rc" = 0 ]
 
 # 2. a full run under the filter: filter mode 2 while running, reports and JSON written
-"$VMM" "${args[@]}" --append "$bugs" --log "$TMP/full.log" >"$TMP/full" 2>&1 </dev/null &
+# The guest lingers after its tests so /proc/<pid> is read while it runs.
+linger=testguest.linger_ms=3000
+"$VMM" "${args[@]}" --append "$bugs $linger" --log "$TMP/full.log" >"$TMP/full" 2>&1 </dev/null &
 pid=$!
 mode=""
 for _ in $(seq 600); do
-	if grep -q '^ok 1 ' "$TMP/full" 2>/dev/null; then
+	if grep -q '^testguest: lingering' "$TMP/full" 2>/dev/null; then
 		mode=$(sed -n 's/^Seccomp:\s*//p' /proc/$pid/status 2>/dev/null)
 		break
 	fi
@@ -54,13 +56,13 @@ cleanup_user() {
 trap cleanup_user EXIT
 uid=$(id -u "$user")
 chmod 755 "$TMP" # the log directory must be reachable after the drop (files are open already)
-"$VMM" "${args[@]}" --user "$user" --append "$bugs" --log "$TMP/user.log" \
+"$VMM" "${args[@]}" --user "$user" --append "$bugs $linger" --log "$TMP/user.log" \
 	--console "$TMP/user.con" >"$TMP/user" 2>&1 </dev/null &
 pid=$!
 uids=""
 groups=""
 for _ in $(seq 600); do
-	if grep -q '^ok 1 ' "$TMP/user" 2>/dev/null; then
+	if grep -q '^testguest: lingering' "$TMP/user" 2>/dev/null; then
 		uids=$(sed -n 's/^Uid:\s*//p' /proc/$pid/status 2>/dev/null | tr -s '\t ' ' ')
 		groups=$(sed -n 's/^Groups:\s*//p' /proc/$pid/status 2>/dev/null)
 		break
