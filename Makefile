@@ -1,6 +1,7 @@
 # kasan-vmm: top-level build.
 #
 #   make          build/kasan-vmm (release), build/testguest.elf
+#   make arm64    build/arm64/kasan-vmm, cross-built for arm64 hosts (vmm/arm64/arm64.mk)
 #   make test     every test: unit (cmocka, under ASan+UBSan) and integration (real /dev/kvm)
 #   make demo     boot the bundled test guest under kasan-vmm and show its KASAN reports
 #   make bench    benchmarks (ratios against a baseline run side by side)
@@ -19,7 +20,7 @@ export CACHE
 WARN       := -Wall -Wextra -Werror
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O2 -I. -MMD -MP
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HOST_LIBS  := -linih -lelf -lpthread -lseccomp
+HOST_LIBS  := -linih -lelf -lpthread -lseccomp -lfdt
 # libvirt client (vmm/libvirt*.c): pkg-config runs in each recipe's shell, so
 # a fresh `make` asks it only after $(DEPS_STAMP) installed the packages.
 HOST_CFLAGS += $$(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
@@ -74,6 +75,7 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(BUILD)/san/libkvmm.a | $(DEPS_STAMP)
 
 # ---- test guest ----
 include tests/guest/guest.mk
+include vmm/arm64/arm64.mk
 -include tests/fuzz/fuzz.mk
 -include tests/bench/bench.mk
 
@@ -102,7 +104,7 @@ linux-kernel:
 demo-linux: all
 	@scripts/demo-linux.sh
 
-test: all $(UNIT_BINS) debian-kernel debian-headers
+test: all arm64 $(UNIT_BINS) debian-kernel debian-headers
 	@scripts/run-tests.sh $(UNIT_BINS)
 
 unit: $(UNIT_BINS) debian-kernel
