@@ -113,6 +113,12 @@ unit: $(UNIT_BINS) debian-kernel
 demo: all
 	@scripts/demo.sh
 
+# End to end on emulated arm64 KVM (QEMU TCG, Debian's arm64 kernel at EL2):
+# minutes, so not part of `make test` (scripts/e2e-arm64.sh).
+.PHONY: e2e-arm64
+e2e-arm64: arm64
+	@scripts/e2e-arm64.sh
+
 bench: all
 	@tests/bench/run.sh
 

@@ -49,6 +49,41 @@ entry:
 	cmp	x1, #(1 << 2)
 	b.ne	wrong_place			/* EL1 only */
 
+	bl	mmu_on
+
+	adrp	x1, __stack_top
+	mov	sp, x1
+	mov	x29, #0				/* the unwinder stops here */
+	mov	x30, #0
+	adrp	x1, __bss_start
+	ldr	x2, =__bss_end
+1:	cmp	x1, x2
+	b.hs	2f
+	str	xzr, [x1], #8
+	b	1b
+2:	mov	x0, x19
+	bl	kmain
+	b	halt
+
+/*
+ * A secondary CPU started by PSCI CPU_ON (smp.c): EL1, MMU off, x0 = the
+ * context id, here its stack top. Same MMU set-up, then secondary_main().
+ */
+	.globl	secondary_entry
+secondary_entry:
+	mov	x19, x0
+	mrs	x1, CurrentEL
+	cmp	x1, #(1 << 2)
+	b.ne	halt
+	bl	mmu_on
+	mov	sp, x19
+	mov	x29, #0
+	mov	x30, #0
+	bl	secondary_main
+	b	halt
+
+/* MMU (identity map, TBI0), caches, FP/SIMD and the vectors of this CPU. Uses x1-x3. */
+mmu_on:
 	ldr	x1, =MAIR_VALUE
 	msr	mair_el1, x1
 	mrs	x2, id_aa64mmfr0_el1
@@ -82,20 +117,7 @@ entry:
 	adr	x1, vectors
 	msr	vbar_el1, x1
 	isb
-
-	adrp	x1, __stack_top
-	mov	sp, x1
-	mov	x29, #0				/* the unwinder stops here */
-	mov	x30, #0
-	adrp	x1, __bss_start
-	ldr	x2, =__bss_end
-1:	cmp	x1, x2
-	b.hs	2f
-	str	xzr, [x1], #8
-	b	1b
-2:	mov	x0, x19
-	bl	kmain
-	b	halt
+	ret
 
 /* Not where it was linked for, or not at EL1: nothing can be printed yet. */
 wrong_place:

@@ -31,7 +31,7 @@ struct node {
 	const u8 *reg;
 	u32 reg_len;
 	u32 reg_shift;
-	bool memory, kv;
+	bool memory, cpu, kv;
 	u32 kv_abi, kv_features, kv_mode, kv_rings;
 };
 
@@ -111,9 +111,10 @@ static void node_prop(struct walk *w, int depth, const char *name, const u8 *v, 
 		n->reg_len = len;
 	} else if (!strcmp(name, "reg-shift") && len == 4)
 		n->reg_shift = val;
-	else if (!strcmp(name, "device_type") && prop_str(v, len))
+	else if (!strcmp(name, "device_type") && prop_str(v, len)) {
 		n->memory = !strcmp((const char *)v, "memory");
-	else if (!strcmp(name, "kasan-vmm,abi-version") && len == 4)
+		n->cpu = !strcmp((const char *)v, "cpu");
+	} else if (!strcmp(name, "kasan-vmm,abi-version") && len == 4)
 		n->kv_abi = val;
 	else if (!strcmp(name, "kasan-vmm,features") && len == 4)
 		n->kv_features = val;
@@ -145,6 +146,8 @@ static void node_end(struct walk *w, int depth)
 		w->out->ram_base = addr;
 		w->out->ram_size = size;
 	}
+	if (n->cpu && w->out->nr_cpus < FDT_MAX_CPUS) /* reg: the MPIDR affinity */
+		w->out->cpu_mpidr[w->out->nr_cpus++] = addr;
 	if (strlist_has(n->compat, n->compat_len, "kasan-vmm,paravirt") && !w->out->kv_present) {
 		w->out->kv_present = true;
 		w->out->kv_base = addr;

@@ -209,7 +209,8 @@ static void kv_fill(struct kv_rec *rec, u32 kind, const struct kv_ev *ev)
 	rec->pid = t->pid;
 	rec->cpu = 0;
 	rec->tsc = read_counter();
-	rec->addr = ev->addr;
+	/* ABI 1.1: record addresses carry no tag (the host refuses them: addr) */
+	rec->addr = (u64)reset_tag((const void *)ev->addr);
 	rec->old_addr = 0;
 	rec->size_req = ev->size_req;
 	rec->size_alloc = ev->size_alloc;

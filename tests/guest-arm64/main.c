@@ -5,6 +5,7 @@
  * NAME,NAME,...), printed as TAP. Ends with PSCI SYSTEM_OFF.
  */
 #include "scenario.h"
+#include "smp.h"
 #include "string.h"
 
 #define CMDLINE_KEY "kasan_test="
@@ -124,6 +125,7 @@ void kmain(const void *dtb)
 	if (fdt_parse(dtb, &fdt))
 		kv_system_off(EXIT_BOOT, false); /* no console to say so */
 	console_init(fdt.uart_kind, fdt.uart_base, fdt.uart_shift);
+	smp_init(&fdt);
 	printf("testguest: arm64, EL1, device tree at %p, RAM 0x%lx+0x%lx, command line \"%s\"\n",
 	       dtb, fdt.ram_base, fdt.ram_size, fdt.bootargs);
 	if (!tbi_works())

@@ -99,8 +99,15 @@ def alloc_stack_names(text, func):
     return False
 
 
+def untag(addr):
+    """Bit 55 copied into the top byte: an arm64 pointer without its TBI tag
+    (x86's canonical addresses are unchanged)."""
+    return addr | (0xff << 56) if addr >> 55 & 1 else addr & ((1 << 56) - 1)
+
+
 def near(addr, objs):
-    return not objs or any(o - SLOP <= addr < o + n + SLOP for o, n in objs)
+    addr = untag(addr)
+    return not objs or any(untag(o) - SLOP <= addr < untag(o) + n + SLOP for o, n in objs)
 
 
 def tag_problem(bug, acc, text):

@@ -3,7 +3,8 @@
 # (-M virt, no kasan-vmm): it finds the PL011 console through the device
 # tree, turns on the MMU with TBI, says it runs without kasan-vmm, runs its
 # scenarios (accesses complete silently without a host) and powers off
-# through PSCI SYSTEM_OFF, which ends QEMU. A device tree with a kasan-vmm
+# through PSCI SYSTEM_OFF, which ends QEMU. With -smp 2 the SMP case starts
+# the second CPU through PSCI CPU_ON. A device tree with a kasan-vmm
 # node whose doorbell nobody answers shows that discovery reads the node and
 # that the guest carries on when REGISTER gets no answer.
 source "$(dirname "$0")/lib.sh"
@@ -40,7 +41,11 @@ sys.exit(not (h[56:60] == b"ARM\x64" and text_offset == 0x80000
               and image_size >= os.path.getsize(sys.argv[1])))
 EOF
 
-scenarios="kmalloc_oob_right kmalloc_uaf kmalloc_double_free kmalloc_oob_ldp_stp"
+scenarios="kmalloc_oob_right kmalloc_uaf kmalloc_double_free kmalloc_oob_ldp_stp
+	atomics_on_trapped_page kasan_atomics_oob"
+# Expectation lines: 9 bad accesses, one "none" (atomics_on_trapped_page),
+# and kasan_atomics_oob's LDADD only where the CPU has LSE (max, not the A53).
+declare -A expects=([max]=12 [cortex-a53]=11)
 for cpu in max cortex-a53; do
 	out="$TMP/all-$cpu"
 	run_qemu "$out" "$cpu" 256 "kasan_test=all"
@@ -56,13 +61,21 @@ for cpu in max cortex-a53; do
 	done
 	check "$cpu: tag-only cases skip in generic mode" \
 		bash -c "[ \$(grep -c '^# SKIP tag mode only$' '$out') = 2 ]"
-	check "$cpu: the scenarios print their expectations (9 bad accesses)" \
-		bash -c "[ \$(grep -c '^# kasan-vmm expects: ' '$out') = 9 ]"
+	check "$cpu: the scenarios print their expectations (${expects[$cpu]} lines)" \
+		bash -c "[ \$(grep -c '^# kasan-vmm expects: ' '$out') = ${expects[$cpu]} ]"
+	check "$cpu: the SMP case skips with one CPU" \
+		grep -q '^# SKIP needs a second CPU' "$out"
 	check "$cpu: plan matches the cases run, none failed" \
 		bash -c "! grep -q '^not ok' '$out' && [ \$(grep -c '^ok ' '$out') = \$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' '$out') ]"
 	check "$cpu: no unexpected exception, exit 0" \
 		bash -c "! grep -q 'unexpected exception' '$out' && grep -q '^testguest: exit 0$' '$out'"
 done
+
+# Two CPUs: the second starts with PSCI CPU_ON (MPIDR from the device tree),
+# counts while the first runs atomics and allocations, and turns itself off.
+run_qemu "$TMP/smp" max 256 "kasan_test=smp_trap_churn" -smp 2
+check "-smp 2: smp_trap_churn starts, watches and stops the second CPU (rc $rc)" \
+	bash -c "[ $rc = 0 ] && grep -q '^ok 1 - smp_trap_churn$' '$TMP/smp' && grep -q '^testguest: exit 0$' '$TMP/smp'"
 
 run_qemu "$TMP/sel" max 128 "console=ttyAMA0 kasan_test=kmalloc_uaf,no_such_test"
 check "selection: plan 1..2, ok 1 - kmalloc_uaf" \

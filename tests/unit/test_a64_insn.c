@@ -322,25 +322,37 @@ static const struct insn_case decode_cases[] = {
      {.write = 1, .size = 16, .rt = 0, .rn = 1, .simd = 1, .wb = POST, .imm = -16}},
 /* exclusive, ordered, compare-and-swap, atomics: decoded, flagged */
 #define XA .exclusive_or_atomic = 1
+#define EX .exclusive = 1 /* load/store-exclusive: one half of a monitor pair */
 #define AR .acquire_release = 1
-    {0xc85f7c20, "ldxr x0, [x1]", {.size = 8, .rt = 0, .rn = 1, .dest_64 = 1, XA, .rs = 31}},
+    {0xc85f7c20, "ldxr x0, [x1]", {.size = 8, .rt = 0, .rn = 1, .dest_64 = 1, XA, EX, .rs = 31}},
     {0xc8027c83,
      "stxr w2, x3, [x4]",
-     {.write = 1, .size = 8, .rt = 3, .rn = 4, .dest_64 = 1, XA, .rs = 2}},
-    {0x885ffcc5, "ldaxr w5, [x6]", {.size = 4, .rt = 5, .rn = 6, XA, AR, .rs = 31}},
-    {0x8807fd28, "stlxr w7, w8, [x9]", {.write = 1, .size = 4, .rt = 8, .rn = 9, XA, AR, .rs = 7}},
+     {.write = 1, .size = 8, .rt = 3, .rn = 4, .dest_64 = 1, XA, EX, .rs = 2}},
+    {0x885ffcc5, "ldaxr w5, [x6]", {.size = 4, .rt = 5, .rn = 6, XA, EX, AR, .rs = 31}},
+    {0x8807fd28,
+     "stlxr w7, w8, [x9]",
+     {.write = 1, .size = 4, .rt = 8, .rn = 9, XA, EX, AR, .rs = 7}},
     {0xc8dffd6a,
      "ldar x10, [x11]",
      {.size = 8, .rt = 10, .rn = 11, .dest_64 = 1, XA, AR, .rs = 31}},
     {0x889ffdac, "stlr w12, [x13]", {.write = 1, .size = 4, .rt = 12, .rn = 13, XA, AR, .rs = 31}},
     {0x08dffc20, "ldarb w0, [x1]", {.size = 1, .rt = 0, .rn = 1, XA, AR, .rs = 31}},
-    {0x485ffca4, "ldaxrh w4, [x5]", {.size = 2, .rt = 4, .rn = 5, XA, AR, .rs = 31}},
+    {0x485ffca4, "ldaxrh w4, [x5]", {.size = 2, .rt = 4, .rn = 5, XA, EX, AR, .rs = 31}},
     {0xc87f0440,
      "ldxp x0, x1, [x2]",
-     {.size = 8, .nregs = 2, .rt = 0, .rt2 = 1, .rn = 2, .dest_64 = 1, XA, .rs = 31}},
+     {.size = 8, .nregs = 2, .rt = 0, .rt2 = 1, .rn = 2, .dest_64 = 1, XA, EX, .rs = 31}},
     {0xc8200861,
      "stxp w0, x1, x2, [x3]",
-     {.write = 1, .size = 8, .nregs = 2, .rt = 1, .rt2 = 2, .rn = 3, .dest_64 = 1, XA, .rs = 0}},
+     {.write = 1,
+      .size = 8,
+      .nregs = 2,
+      .rt = 1,
+      .rt2 = 2,
+      .rn = 3,
+      .dest_64 = 1,
+      XA,
+      EX,
+      .rs = 0}},
     {0xc8a07c41,
      "cas x0, x1, [x2]",
      {.write = 1, .size = 8, .rt = 1, .rn = 2, .dest_64 = 1, XA, .rs = 0}},
@@ -419,6 +431,7 @@ static const char *op_mismatch(const struct insn_case *c, const struct a64_mem_o
 	FIELD(shift, w->shift);
 	FIELD(imm, w->imm);
 	FIELD(exclusive_or_atomic, w->exclusive_or_atomic);
+	FIELD(exclusive, w->exclusive);
 	FIELD(literal, w->literal);
 	FIELD(acquire_release, w->acquire_release);
 	FIELD(unprivileged, w->unprivileged);

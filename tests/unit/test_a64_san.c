@@ -64,7 +64,7 @@ struct fix {
 	uint64_t seq;
 };
 
-static struct fix *setup(unsigned int fault)
+static struct fix *setup_mode(unsigned int fault, unsigned int mode)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	struct a64_san_config c;
@@ -75,6 +75,7 @@ static struct fix *setup(unsigned int fault)
 	unlink(f->log);
 	f->cli.log = f->log;
 	f->cli.fault = fault;
+	f->cli.mode = mode;
 	f->cli.multi_shot = true;
 	c = (struct a64_san_config){.cli = &f->cli,
 				    .ram = f->g.ram,
@@ -87,6 +88,11 @@ static struct fix *setup(unsigned int fault)
 	assert_int_equal(a64_san_create(&c, &f->s), 0);
 	f->cpu = (struct a64_san_cpu){.cpu = 0, .pc = 0xffff800008000100ull, .fp = BASE + STACK};
 	return f;
+}
+
+static struct fix *setup(unsigned int fault)
+{
+	return setup_mode(fault, SAN_GENERIC);
 }
 
 static void teardown(struct fix *f)
@@ -213,6 +219,29 @@ static void test_events_judge_report(void **state)
 	teardown(f);
 }
 
+/*
+ * Tag mode: the guest's pointer carries a TBI tag (0xf3) that ABI 1.1 cannot
+ * tell the host about; the judgement treats it as match-all, and the report
+ * names the access with the tag its "Pointer tag" line gives.
+ */
+static void test_tag_mode_names_match_all(void **state)
+{
+	struct fix *f = setup_mode(SAN_FAULT_REPORT, SAN_TAGS);
+	uint64_t va = (FG_DIRECT_MAP + OBJ + 16) & ~(0xffull << 56);
+	const char *log;
+
+	(void)state;
+	guest_registers(f);
+	guest_event(f, KV_EV_KMALLOC_LARGE, 100);
+	guest_event(f, KV_EV_KFREE_LARGE, 0);
+	assert_true(a64_san_judge(f->s, &f->cpu, BASE + OBJ + 16, va | 0xf3ull << 56, 8, false));
+	log = read_log(f->log);
+	assert_non_null(strstr(log, "Read of size 8 at addr ffff888000200010 by task vcpu0"));
+	assert_non_null(strstr(log, "Pointer tag: [ff], memory tag: [fe]"));
+	assert_null(strstr(log, "f3ff888000200010"));
+	teardown(f);
+}
+
 static void test_fault_panic_stops(void **state)
 {
 	struct fix *f = setup(SAN_FAULT_PANIC);
@@ -257,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fdt_node_values),
 	    cmocka_unit_test(test_events_judge_report),
+	    cmocka_unit_test(test_tag_mode_names_match_all),
 	    cmocka_unit_test(test_fault_panic_stops),
 	    cmocka_unit_test(test_mte_import),
 	};

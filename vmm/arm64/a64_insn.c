@@ -208,6 +208,8 @@ static int decode_exclusive(uint32_t insn, struct a64_mem_op *op)
 	} else { /* LDXR/STXR family (o2=0) or LDAR/STLR/LDLAR/STLLR (o2=1) */
 		op->write = !load;
 	}
+	/* LDXR/STXR/LDXP/STXP and their acquire/release forms (not CASP) */
+	op->exclusive = !o2 && !(o1 && size < 2);
 	/* o0 is release (stores, CAS) or acquire (exclusive loads); L is acquire for CAS */
 	op->acquire_release = o0 || (o2 && !o1) || (o1 && (o2 || size < 2) && load);
 	return 0;

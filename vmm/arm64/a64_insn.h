@@ -76,6 +76,7 @@ struct a64_mem_op { /* one decoded load/store instruction */
 	uint8_t shift;		  /* register-offset forms: (ext(Xm/Wm) << shift) */
 	int64_t imm;		  /* byte offset for immediate forms (already scaled) */
 	bool exclusive_or_atomic; /* LDXR/STXR/LDADD/CAS...: decoded but not emulated */
+	bool exclusive;		  /* LDXR/STXR/LDAXR/STLXR(+P): half of a monitor pair */
 	/* additions */
 	bool literal;	       /* LDR (literal): address = PC + imm, rn = A64_RN_PC */
 	bool acquire_release;  /* LDAR/STLR/LDAPR/LDAXR... ordering semantics */
@@ -133,10 +134,11 @@ uint64_t a64_untag(uint64_t va);  /* canonical form: bit 55 sign-extended into [
  *     the instruction used: SP_EL1 at EL1h, SP_EL0 at EL1t/EL0), 32 = PC.
  *   read_vreg/write_vreg (SIMD ops only): n = 0..31, 16 bytes little-endian
  *     (byte 0 is the least significant byte of Qn).
- *   read_mem/write_mem: len = op->size bytes at guest VA va (as computed by
- *     the guest, tag included: the VMM translates it, e.g. with
+ *   read_mem/write_mem: len = a64_mem_op_bytes(op) bytes at guest VA va (as
+ *     computed by the guest, tag included: the VMM translates it, e.g. with
  *     a64_mmu_translate, which honours TBI); little-endian data. One call per
- *     register, so a pair makes two calls; an access may cross a page.
+ *     instruction: a pair is one access of both registers (up to 32 bytes),
+ *     the footprint a sanitizer judges; an access may cross a page.
  * Memory accesses happen in register order (rt, then rt2).
  *
  * Returns 0, the callback's error, -ENOTSUP for exclusive/atomic ops (they

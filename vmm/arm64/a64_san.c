@@ -430,6 +430,13 @@ bool a64_san_judge(struct a64_san *s, const struct a64_san_cpu *c, uint64_t ipa,
 	if (!va) /* unknown: name it by the direct map, with the match-all tag */
 		va = s->have_layout && s->layout.direct_map_base ? s->layout.direct_map_base + ipa
 								 : ipa;
+	/*
+	 * Tag mode judges the pointer as match-all (ABI 1.1 events carry no
+	 * tags; the report says "Pointer tag: [ff]"), so the access is named
+	 * with that tag too, not with the TBI tag the guest's pointer had.
+	 */
+	if (s->cfg.cli->mode == SAN_TAGS)
+		va = tag_reset(va);
 	return sanitizer_check_access(s->shadow, ipa, va, len, write, &sa);
 }
 

@@ -102,18 +102,32 @@ static int relayout(struct a64_stage2 *s, struct region *rg)
 		return -ENOSPC;
 	}
 	for (uint32_t i = 0; i < rg->nr_runs; i++) {
+		int err;
+
 		if (kept[i])
 			continue;
-		if (s->cfg.set_slot(s->cfg.ctx, rg->runs[i].slot, 0, 0, 0) && !ret)
-			ret = -EIO;
+		err = s->cfg.set_slot(s->cfg.ctx, rg->runs[i].slot, 0, 0, 0);
+		if (err && !ret) {
+			pr_err("stage-2: deleting memslot %u: %s", rg->runs[i].slot,
+			       strerror(-err));
+			ret = err == -ENOSPC ? -EIO : err; /* -ENOSPC: "nothing changed" */
+		}
 		s->free_slots[s->nr_free++] = rg->runs[i].slot;
 	}
 	for (uint32_t j = 0; j < n; j++) {
+		int err;
+
 		if (nw[j].slot != UINT32_MAX)
 			continue;
 		nw[j].slot = s->free_slots[--s->nr_free];
-		if (set_run(s, rg, &nw[j]) && !ret)
-			ret = -EIO;
+		err = set_run(s, rg, &nw[j]);
+		if (err && !ret) {
+			pr_err(
+			    "stage-2: memslot %u for IPA 0x%llx (%u pages): %s", nw[j].slot,
+			    (unsigned long long)(rg->ipa + (uint64_t)nw[j].first * A64_STAGE2_PAGE),
+			    nw[j].count, strerror(-err));
+			ret = err == -ENOSPC ? -EIO : err;
+		}
 	}
 	memcpy(rg->runs, nw, n * sizeof(nw[0]));
 	rg->nr_runs = n;
@@ -125,6 +139,7 @@ static int relayout(struct a64_stage2 *s, struct region *rg)
 static int build_regions(struct a64_stage2 *s)
 {
 	uint32_t id = 0;
+	int ret;
 
 	s->regions = calloc(s->nr_regions, sizeof(*s->regions));
 	s->free_slots = calloc(s->cfg.nr_slots, sizeof(*s->free_slots));
@@ -145,10 +160,12 @@ static int build_regions(struct a64_stage2 *s)
 			return -ENOMEM;
 		rg->runs[0] = (struct run){0, rg->pages, id++};
 		rg->nr_runs = 1;
-		if (set_run(s, rg, &rg->runs[0])) {
-			pr_err("stage-2: memslot for RAM at IPA 0x%llx failed",
-			       (unsigned long long)rg->ipa);
-			return -EIO;
+		ret = set_run(s, rg, &rg->runs[0]);
+		if (ret) {
+			pr_err("stage-2: memslot %u for RAM at IPA 0x%llx (%u pages): %s",
+			       rg->runs[0].slot, (unsigned long long)rg->ipa, rg->pages,
+			       strerror(-ret));
+			return ret;
 		}
 	}
 	for (uint32_t slot = s->cfg.nr_slots; slot-- > id;)

@@ -83,7 +83,7 @@ static int nisv_read_mem(void *ctx, uint64_t va, void *buf, unsigned int len)
 
 static int nisv_write_mem(void *ctx, uint64_t va, const void *buf, unsigned int len)
 {
-	uint8_t copy[16];
+	uint8_t copy[32]; /* a pair of Q registers */
 
 	if (len > sizeof(copy))
 		return -EINVAL;

@@ -117,6 +117,7 @@ static void dispatch(struct arm64_vcpu *v)
 	struct arm64_vm *vm = v->vm;
 	char where[64];
 
+	arm64_trap_on_exit(v); /* a page it opened for an exclusive closes now */
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		arm64_handle_mmio(v);
@@ -156,14 +157,17 @@ static void *vcpu_main(void *arg)
 	struct arm64_vcpu *v = arg;
 	struct arm64_vm *vm = v->vm;
 
-	while (!atomic_load(&vm->stopping)) {
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
+	while (arm64_vm_enter_run(v)) {
+		int ret = ioctl(v->fd, KVM_RUN, 0), err = errno;
+
+		arm64_vm_leave_run(v);
+		if (ret < 0) {
+			if (err == EINTR || err == EAGAIN) {
 				v->run->immediate_exit = 0;
 				continue;
 			}
 			arm64_vm_stop(vm, VMM_EXIT_ERROR, "vCPU %u: KVM_RUN: %s", v->index,
-				      strerror(errno));
+				      strerror(err));
 			break;
 		}
 		dispatch(v);

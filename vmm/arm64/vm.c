@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * arm64 VM lifecycle: /dev/kvm, the VM with an IPA size that covers RAM,
- * NISV exits to user space, MTE, guest RAM (memfd mapped twice, registered
+ * NISV exits to user space, MTE, guest RAM (one anonymous mapping, registered
  * as stage-2 regions so pages can be trapped), the sanitizer, the UART, the
  * vGIC and the vCPUs; then how a run ends.
  */
@@ -103,23 +103,27 @@ static int set_slot(void *ctx, uint32_t slot, uint64_t ipa, uint64_t size, uint6
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
+/*
+ * Guest RAM is one private anonymous mapping, used by KVM and by the VMM
+ * alike: traps are memslot holes, so the VMM's view never loses access and
+ * needs no second mapping. Private and anonymous because a KVM with MTE
+ * (Linux before 6.2) refuses memslots backed by shared mappings (EINVAL).
+ */
 static int setup_ram(struct arm64_vm *vm)
 {
 	int slots = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	struct a64_stage2_config sc = {A64_RAM_BASE, vm->ram_size, 0, 0, set_slot, vm};
 
-	vm->mem_fd = memfd_create("kasan-vmm-ram", MFD_CLOEXEC);
-	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, (off_t)vm->ram_size) < 0) {
-		pr_err("guest RAM: memfd of %llu MiB: %s", (unsigned long long)(vm->ram_size >> 20),
-		       strerror(errno));
-		return -errno;
+	vm->kvm_map = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE | arm64_mte_ram_prot(vm),
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->kvm_map == MAP_FAILED) {
+		int err = errno;
+
+		pr_err("guest RAM: mmap of %llu MiB: %s", (unsigned long long)(vm->ram_size >> 20),
+		       strerror(err));
+		return -err;
 	}
-	vm->kvm_map = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->mem_fd, 0);
-	vm->alias = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->mem_fd, 0);
-	if (vm->kvm_map == MAP_FAILED || vm->alias == MAP_FAILED) {
-		pr_err("guest RAM: mmap: %s", strerror(errno));
-		return -ENOMEM;
-	}
+	vm->alias = vm->kvm_map;
 	/* 4 KiB pages: a hole is one page of a region, never a split huge page */
 	madvise(vm->kvm_map, vm->ram_size, MADV_NOHUGEPAGE);
 	if (slots <= RESERVED_SLOTS + 2) {
@@ -130,13 +134,86 @@ static int setup_ram(struct arm64_vm *vm)
 	return a64_stage2_create(&sc, &vm->stage2);
 }
 
+/* ---- the gate around KVM_RUN ---- */
+
+bool arm64_vm_enter_run(struct arm64_vcpu *v)
+{
+	struct arm64_vm *vm = v->vm;
+	bool go;
+
+	pthread_mutex_lock(&vm->gate_lock);
+	while (vm->gate_closed && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->gate_cond, &vm->gate_lock);
+	go = !atomic_load(&vm->stopping);
+	if (go) {
+		v->in_run = true;
+		vm->nr_in_run++;
+	}
+	pthread_mutex_unlock(&vm->gate_lock);
+	return go;
+}
+
+void arm64_vm_leave_run(struct arm64_vcpu *v)
+{
+	struct arm64_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->gate_lock);
+	v->in_run = false;
+	vm->nr_in_run--;
+	if (vm->gate_closed)
+		pthread_cond_broadcast(&vm->gate_cond);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
+/*
+ * Close the gate and wait until no vCPU is inside KVM_RUN. The caller (a
+ * vCPU thread between runs, or the main thread) is never counted, and one
+ * waiting for another's closed gate is not inside KVM_RUN either, so two
+ * callers cannot wait for each other. Holders only change memslots.
+ */
+static void close_gate(struct arm64_vm *vm)
+{
+	pthread_mutex_lock(&vm->gate_lock);
+	while (vm->gate_closed)
+		pthread_cond_wait(&vm->gate_cond, &vm->gate_lock);
+	vm->gate_closed = true;
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].in_run)
+			arm64_vcpu_kick(&vm->vcpus[i]);
+	while (vm->nr_in_run)
+		pthread_cond_wait(&vm->gate_cond, &vm->gate_lock);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
+static void open_gate(struct arm64_vm *vm)
+{
+	pthread_mutex_lock(&vm->gate_lock);
+	vm->gate_closed = false;
+	pthread_cond_broadcast(&vm->gate_cond);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
+int arm64_vm_set_trap(struct arm64_vm *vm, uint64_t ipa_page, bool armed)
+{
+	int ret;
+
+	if (!vm->stage2)
+		return -EINVAL;
+	if (armed == a64_stage2_armed(vm->stage2, ipa_page))
+		return 0; /* nothing to change: no need to stop anyone */
+	close_gate(vm);
+	ret =
+	    armed ? a64_stage2_arm(vm->stage2, ipa_page) : a64_stage2_disarm(vm->stage2, ipa_page);
+	open_gate(vm);
+	return ret;
+}
+
 /* ---- sanitizer and UART hooks ---- */
 
 static void san_arm(void *ctx, uint64_t ipa_page, bool poisoned)
 {
 	struct arm64_vm *vm = ctx;
-	int ret = poisoned ? a64_stage2_arm(vm->stage2, ipa_page)
-			   : a64_stage2_disarm(vm->stage2, ipa_page);
+	int ret = arm64_vm_set_trap(vm, ipa_page, poisoned);
 
 	if (ret && ret != -ENOSPC)
 		pr_warn("stage-2: %s page 0x%llx: %s", poisoned ? "arming" : "disarming",
@@ -215,12 +292,15 @@ int arm64_vm_create(struct arm64_vm *vm, const struct a64_cli *cli)
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cli = cli;
-	vm->kvm_fd = vm->vm_fd = vm->gic_fd = vm->mem_fd = vm->console_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->gic_fd = vm->console_fd = -1;
 	vm->ram_size = cli->memory_mib << 20;
 	vm->nr_vcpus = cli->cpus;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->open_lock, NULL);
+	pthread_mutex_init(&vm->gate_lock, NULL);
+	pthread_cond_init(&vm->gate_cond, NULL);
 	pthread_cond_init(&vm->stop_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	ret = kvm_open(vm);
@@ -274,6 +354,9 @@ void arm64_vm_stop(struct arm64_vm *vm, int code, const char *fmt, ...)
 	va_end(ap);
 	pthread_cond_broadcast(&vm->stop_cond);
 	pthread_mutex_unlock(&vm->stop_lock);
+	pthread_mutex_lock(&vm->gate_lock); /* vCPUs waiting at a closed gate end too */
+	pthread_cond_broadcast(&vm->gate_cond);
+	pthread_mutex_unlock(&vm->gate_lock);
 	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		arm64_vcpu_kick(&vm->vcpus[i]);
 }
@@ -301,6 +384,7 @@ int arm64_vm_wait(struct arm64_vm *vm)
 			continue;
 		pthread_mutex_unlock(&vm->stop_lock);
 		a64_san_tick(vm->san);
+		arm64_trap_tick(vm, now_ns());
 		if (timeout && now_ns() >= deadline)
 			arm64_vm_stop(vm, VMM_EXIT_TIMEOUT,
 				      "timeout: the guest was still running after %u s", timeout);
@@ -333,12 +417,8 @@ void arm64_vm_destroy(struct arm64_vm *vm)
 	a64_stage2_destroy(vm->stage2);
 	if (vm->console_fd >= 0)
 		close(vm->console_fd);
-	if (vm->alias && vm->alias != MAP_FAILED)
-		munmap(vm->alias, vm->ram_size);
 	if (vm->kvm_map && vm->kvm_map != MAP_FAILED)
 		munmap(vm->kvm_map, vm->ram_size);
-	if (vm->mem_fd >= 0)
-		close(vm->mem_fd);
 	if (vm->gic_fd >= 0)
 		close(vm->gic_fd);
 	if (vm->vm_fd >= 0)
@@ -346,5 +426,8 @@ void arm64_vm_destroy(struct arm64_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->open_lock);
+	pthread_mutex_destroy(&vm->gate_lock);
+	pthread_cond_destroy(&vm->gate_cond);
 	pthread_cond_destroy(&vm->stop_cond);
 }
