@@ -18,18 +18,30 @@ struct depot_slot {
 	uint32_t lru_prev, lru_next;
 };
 
-/* A 64-bit multiply-xorshift mix over the frames, folded to 32 bits. */
+/*
+ * The frames, each multiplied by an odd constant of its position (mod 4),
+ * summed in four independent lanes, then mixed (splitmix64's finalizer)
+ * and folded to 32 bits: no multiply waits for the previous one.
+ */
 static uint32_t stack_hash(const uint64_t *frames, uint32_t nr)
 {
-	uint64_t h = 0x6b617361766d6dull ^ nr;
+	static const uint64_t k[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full,
+				      0x165667B19E3779F9ull, 0xD6E8FEB86659FD93ull};
+	uint64_t lane[4] = {nr, 0, 0, 0}, h;
+	uint32_t i = 0;
 
-	for (uint32_t i = 0; i < nr; i++) {
-		h ^= frames[i];
-		h *= 0x9E3779B97F4A7C15ull;
-		h ^= h >> 29;
-	}
+	for (; i + 4 <= nr; i += 4)
+		for (uint32_t j = 0; j < 4; j++)
+			lane[j] += (frames[i + j] ^ (i + j)) * k[j];
+	for (; i < nr; i++)
+		lane[i & 3] += (frames[i] ^ i) * k[i & 3];
+	h = lane[0] ^ (lane[1] << 16 | lane[1] >> 48) ^ (lane[2] << 32 | lane[2] >> 32) ^
+	    (lane[3] << 48 | lane[3] >> 16);
+	h ^= h >> 30;
 	h *= 0xBF58476D1CE4E5B9ull;
-	h ^= h >> 32;
+	h ^= h >> 27;
+	h *= 0x94D049BB133111EBull;
+	h ^= h >> 31;
 	return (uint32_t)h;
 }
 
@@ -205,8 +217,8 @@ uint32_t depot_save(struct depot *d, const uint64_t *frames, uint32_t nr, bool t
 		lru_append(d, idx);
 	}
 	s = &d->slots[idx];
-	if (take_ref)
-		depot_get(d, make_handle(d, s));
+	if (take_ref && s->refs++ == 0) /* depot_get() without resolving the handle again */
+		lru_unlink(d, idx);
 	return make_handle(d, s);
 }
 

@@ -5,234 +5,100 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shadow/shadow_map.h" /* shadow_lazy_alloc */
+
 #define CACHE_SLOTS (2 * CACHES_MAX)
-#define INDEX_MIN   1024
+
+static size_t pool_bytes(uint32_t cap)
+{
+	return ((size_t)cap + 1) * sizeof(struct shadow_object);
+}
+
+static size_t aux_bytes(uint32_t cap)
+{
+	return ((size_t)cap + 1) * sizeof(struct object_track[2]);
+}
 
 int objects_init(struct object_table *t, uint32_t cap)
 {
+	int err;
+
 	memset(t, 0, sizeof(*t));
 	if (cap == 0 || cap > OBJECTS_MAX_CAP)
 		return -EINVAL;
-	/* large callocs are mmap-backed: unused nodes and records cost no memory */
-	t->pool = calloc((size_t)cap + 1, sizeof(*t->pool));
-	t->nodes = calloc((size_t)cap + 1, sizeof(*t->nodes));
-	t->index_mask = INDEX_MIN - 1; /* small and cache-resident until it must grow */
-	t->index = calloc(INDEX_MIN, sizeof(*t->index));
-	if (!t->pool || !t->nodes || !t->index) {
-		objects_destroy(t);
-		return -ENOMEM;
-	}
+	/* lazily backed and aligned: records and aux entries never used cost nothing */
+	t->pool = shadow_lazy_alloc(pool_bytes(cap));
+	t->aux = shadow_lazy_alloc(aux_bytes(cap));
 	t->cap = cap;
+	err = t->pool && t->aux ? addr_index_init(&t->index, cap) : -ENOMEM;
+	if (err) {
+		objects_destroy(t);
+		return err;
+	}
 	t->next_unused = 1;
-	t->rng = 0x243F6A8885A308D3ull;
 	return 0;
 }
 
 void objects_destroy(struct object_table *t)
 {
-	free(t->pool);
-	free(t->nodes);
-	free(t->index);
+	shadow_lazy_free(t->pool, pool_bytes(t->cap));
+	shadow_lazy_free(t->aux, aux_bytes(t->cap));
+	addr_index_destroy(&t->index);
 	t->pool = NULL;
-	t->nodes = NULL;
-	t->index = NULL;
+	t->aux = NULL;
 }
 
-/* splitmix64's finalizer: slab addresses differ only in a few middle bits */
-static uint32_t start_hash(uint64_t start)
+/* End of the extent lookups use: at least one byte, saturating at the top. */
+static uint64_t extent_end(uint64_t start, uint64_t size_req, uint64_t size_alloc)
 {
-	start ^= start >> 30;
-	start *= 0xBF58476D1CE4E5B9ull;
-	start ^= start >> 27;
-	start *= 0x94D049BB133111EBull;
-	start ^= start >> 31;
-	return (uint32_t)start;
-}
-
-static uint32_t index_get(const struct object_table *t, uint64_t start)
-{
-	uint32_t h = start_hash(start);
-
-	for (uint32_t i = h & t->index_mask;; i = (i + 1) & t->index_mask) {
-		const struct object_index_slot *e = &t->index[i];
-
-		if (!e->id)
-			return 0;
-		if (e->hash == h && t->nodes[e->id].start == start)
-			return e->id;
-	}
-}
-
-static void index_put(struct object_table *t, uint32_t hash, uint32_t id)
-{
-	uint32_t i = hash & t->index_mask;
-
-	while (t->index[i].id)
-		i = (i + 1) & t->index_mask;
-	t->index[i].id = id;
-	t->index[i].hash = hash;
-}
-
-/* Double the index when it would pass half full; false if out of memory. */
-static bool index_grow(struct object_table *t)
-{
-	struct object_index_slot *old = t->index;
-	uint64_t old_n = (uint64_t)t->index_mask + 1;
-
-	if (2ull * (t->count + 1) <= old_n)
-		return true;
-	t->index = calloc(2 * old_n, sizeof(*t->index));
-	if (!t->index) {
-		t->index = old;
-		return false;
-	}
-	t->index_mask = (uint32_t)(2 * old_n - 1);
-	for (uint64_t i = 0; i < old_n; i++)
-		if (old[i].id)
-			index_put(t, old[i].hash, old[i].id);
-	free(old);
-	return true;
-}
-
-/* Linear-probing delete: shift later entries of the cluster back, no tombstones. */
-static void index_del(struct object_table *t, uint32_t id)
-{
-	uint32_t mask = t->index_mask, i = start_hash(t->nodes[id].start) & mask, j;
-
-	while (t->index[i].id && t->index[i].id != id)
-		i = (i + 1) & mask;
-	if (!t->index[i].id)
-		return;
-	for (j = (i + 1) & mask; t->index[j].id; j = (j + 1) & mask) {
-		uint32_t home = t->index[j].hash & mask;
-
-		/* move j into the hole at i unless its home lies cyclically in (i, j] */
-		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-			t->index[i] = t->index[j];
-			i = j;
-		}
-	}
-	t->index[i].id = 0;
-}
-
-static uint32_t next_prio(struct object_table *t)
-{
-	uint64_t x = t->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	t->rng = x;
-	return (uint32_t)(x >> 32) | 1; /* 0 marks a node outside the tree */
-}
-
-static uint64_t extent_end(const struct shadow_object *o)
-{
-	uint64_t ext = o->size_alloc > o->size_req ? o->size_alloc : o->size_req;
+	uint64_t ext = size_alloc > size_req ? size_alloc : size_req;
 
 	if (ext == 0)
 		ext = 1;
-	return o->start + ext < o->start ? UINT64_MAX : o->start + ext;
+	return start + ext < start ? UINT64_MAX : start + ext;
 }
 
-/*
- * Split subtree n into keys < key (*l, hung under lp) and keys >= key (*r,
- * hung under rp), keeping parent links right.
- */
-static void split(struct object_node *p, uint32_t n, uint64_t key, uint32_t *l, uint32_t *r,
-		  uint32_t lp, uint32_t rp)
+uint32_t objects_insert(struct object_table *t, uint64_t start, uint64_t size_req,
+			uint64_t size_alloc)
 {
-	while (n) {
-		if (p[n].start < key) {
-			*l = n;
-			p[n].parent = lp;
-			lp = n;
-			l = &p[n].right;
-			n = p[n].right;
-		} else {
-			*r = n;
-			p[n].parent = rp;
-			rp = n;
-			r = &p[n].left;
-			n = p[n].left;
-		}
-	}
-	*l = *r = 0;
-}
+	uint32_t id = t->free_head ? t->free_head : t->next_unused;
 
-/* Join a and b (every key in a below every key in b) under `parent`. */
-static uint32_t merge(struct object_node *p, uint32_t a, uint32_t b, uint32_t parent)
-{
-	uint32_t root = 0, *link = &root;
-
-	while (a && b) {
-		if (p[a].prio > p[b].prio) {
-			*link = a;
-			p[a].parent = parent;
-			parent = a;
-			link = &p[a].right;
-			a = p[a].right;
-		} else {
-			*link = b;
-			p[b].parent = parent;
-			parent = b;
-			link = &p[b].left;
-			b = p[b].left;
-		}
-	}
-	*link = a ? a : b;
-	if (*link)
-		p[*link].parent = parent;
-	return root;
-}
-
-uint32_t objects_insert(struct object_table *t, uint64_t start)
-{
-	struct object_node *p = t->nodes;
-	uint32_t id, parent = 0, *link = &t->root;
-
-	if (index_get(t, start) || !index_grow(t))
+	if (id > t->cap ||
+	    !addr_index_insert(&t->index, start, extent_end(start, size_req, size_alloc), id))
 		return 0;
-	if (t->free_head) {
-		id = t->free_head;
-		t->free_head = p[id].left;
-	} else if (t->next_unused <= t->cap) {
-		id = t->next_unused++;
-	} else {
-		return 0;
-	}
+	if (id == t->free_head)
+		t->free_head = t->pool[id].next_free;
+	else
+		t->next_unused++;
 	memset(&t->pool[id], 0, sizeof(t->pool[id]));
 	t->pool[id].start = start;
-	p[id].start = start;
-	p[id].prio = next_prio(t);
-	/* descend while parents outrank the new node, then split there */
-	while (*link && p[*link].prio >= p[id].prio) {
-		parent = *link;
-		link = start < p[parent].start ? &p[parent].left : &p[parent].right;
-	}
-	split(p, *link, start, &p[id].left, &p[id].right, id, id);
-	*link = id;
-	p[id].parent = parent;
-	index_put(t, start_hash(start), id);
+	t->pool[id].size_req = size_req;
+	t->pool[id].size_alloc = size_alloc;
 	t->count++;
 	return id;
 }
 
+void objects_resize(struct object_table *t, uint32_t id, uint64_t size_req, uint64_t size_alloc)
+{
+	struct shadow_object *o;
+
+	if (!id || id > t->cap || addr_index_find(&t->index, t->pool[id].start) != id)
+		return;
+	o = &t->pool[id];
+	o->size_req = size_req;
+	o->size_alloc = size_alloc;
+	addr_index_set_end(&t->index, o->start, extent_end(o->start, size_req, size_alloc));
+}
+
+/* The owner has released what the record refers to (stacks, quarantine). */
 void objects_remove(struct object_table *t, uint32_t id)
 {
-	struct object_node *p = t->nodes;
-	uint32_t parent, *link;
-
-	if (id == 0 || id > t->cap || !p[id].prio)
+	if (!id || id > t->cap || !addr_index_remove(&t->index, t->pool[id].start, id))
 		return;
-	/* the parent link finds the node's slot: no walk from the root */
-	parent = p[id].parent;
-	link = !parent ? &t->root : p[parent].left == id ? &p[parent].left : &p[parent].right;
-	*link = merge(p, p[id].left, p[id].right, parent);
-	index_del(t, id);
+	if (t->pool[id].flags & OBJ_F_AUX)
+		memset(t->aux[id], 0, sizeof(t->aux[id]));
 	memset(&t->pool[id], 0, sizeof(t->pool[id]));
-	memset(&p[id], 0, sizeof(p[id]));
-	p[id].left = t->free_head;
+	t->pool[id].next_free = t->free_head;
 	t->free_head = id;
 	t->count--;
 }
@@ -242,74 +108,64 @@ struct shadow_object *objects_get(struct object_table *t, uint32_t id)
 	return id && id <= t->cap ? &t->pool[id] : NULL;
 }
 
-uint32_t objects_find(const struct object_table *t, uint64_t start)
+uint32_t objects_id_of(const struct object_table *t, const struct shadow_object *o)
 {
-	return index_get(t, start);
+	uintptr_t p = (uintptr_t)o, base = (uintptr_t)t->pool;
+
+	if (p <= base || p > base + (uintptr_t)t->cap * sizeof(*o) || (p - base) % sizeof(*o))
+		return 0;
+	return (uint32_t)((p - base) / sizeof(*o));
 }
 
-uint32_t objects_floor(const struct object_table *t, uint64_t addr)
+struct object_track *objects_aux(struct object_table *t, uint32_t id)
 {
-	const struct object_node *p = t->nodes;
-	uint32_t n = t->root, best = 0;
+	return id && id <= t->cap ? t->aux[id] : NULL;
+}
 
-	while (n) {
-		if (p[n].start <= addr) {
-			best = n;
-			n = p[n].right;
-		} else {
-			n = p[n].left;
-		}
+void objects_prefetch(struct object_table *t, uint32_t id)
+{
+	if (id && id <= t->cap) {
+		__builtin_prefetch(&t->pool[id]);
+		__builtin_prefetch((const char *)&t->pool[id] + 64);
 	}
-	return best;
 }
 
-uint32_t objects_ceil(const struct object_table *t, uint64_t addr)
+void objects_prefetch_lookups(const struct object_table *t, const uint64_t *addrs, uint32_t n)
 {
-	const struct object_node *p = t->nodes;
-	uint32_t n = t->root, best = 0;
-
-	while (n) {
-		if (p[n].start >= addr) {
-			best = n;
-			n = p[n].left;
-		} else {
-			n = p[n].right;
-		}
-	}
-	return best;
+	addr_index_prefetch(&t->index, addrs, n);
 }
 
-uint32_t objects_containing(const struct object_table *t, uint64_t addr)
+uint32_t objects_find(struct object_table *t, uint64_t start)
 {
-	uint32_t id = index_get(t, addr); /* frees name the start: skip the tree */
-
-	if (id)
-		return id;
-	id = objects_floor(t, addr);
-
-	return id && addr < extent_end(&t->pool[id]) ? id : 0;
+	return addr_index_find(&t->index, start);
 }
 
-uint32_t objects_first_overlap(const struct object_table *t, uint64_t start, uint64_t end)
+uint32_t objects_floor(struct object_table *t, uint64_t addr)
 {
-	const struct object_node *p = t->nodes;
-	uint32_t n = t->root, floor = 0, ceil = 0;
+	struct addr_entry e;
 
-	/* one descent finds both neighbours of start: floor may hold it, ceil may reach end */
-	while (n) {
-		if (p[n].start == start)
-			return n;
-		if (p[n].start < start) {
-			floor = n;
-			n = p[n].right;
-		} else {
-			ceil = n;
-			n = p[n].left;
-		}
-	}
-	if (floor && start < extent_end(&t->pool[floor]))
-		return floor;
-	return ceil && p[ceil].start < end ? ceil : 0;
+	return addr_index_floor(&t->index, addr, &e) ? e.id : 0;
+}
+
+uint32_t objects_ceil(struct object_table *t, uint64_t addr)
+{
+	struct addr_entry e;
+
+	return addr_index_ceil(&t->index, addr, &e) ? e.id : 0;
+}
+
+uint32_t objects_containing(struct object_table *t, uint64_t addr)
+{
+	struct addr_entry e;
+
+	return addr_index_containing(&t->index, addr, &e) ? e.id : 0;
+}
+
+uint32_t objects_first_overlap(struct object_table *t, uint64_t start, uint64_t end)
+{
+	struct addr_entry e;
+
+	return addr_index_first_overlap(&t->index, start, end, &e) ? e.id : 0;
 }
 
 int caches_init(struct cache_table *c)

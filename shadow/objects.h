@@ -3,18 +3,16 @@
  * Object table and cache table.
  *
  * The object table holds every live and quarantined heap object (slab,
- * page-backed kmalloc, vmalloc area) keyed by its start GVA, in a treap over
- * a preallocated node pool (range lookups, O(log n)) plus a hash index by
- * exact start (frees and reuse of the same address, O(1)); no malloc after
- * init but the index doubling as the table fills. The treap nodes are a
- * compact array apart from the records (24 bytes: a 100k-object tree stays
- * in L2 where the records would not), with parent links so that removing
- * an object never walks down from the root (expected O(1)).
- * Objects do not overlap (the sanitizer
- * removes overlapped stale objects before inserting), so "the object whose
- * [start, start + extent) holds addr" is the floor entry by start.
+ * page-backed kmalloc, vmalloc area) in a pool of records indexed by id, and
+ * orders them by start GVA in an addr_index (B+-tree) that also keeps each
+ * object's extent: exact, floor, ceiling, containing and overlap queries
+ * read one leaf and no record. Objects do not overlap (the sanitizer removes
+ * overlapped stale objects before inserting). Sizes change only through
+ * objects_insert() and objects_resize(), which keep the index's extent in
+ * step. Ids are reused last-freed first (its record is likely still cached).
  * At most `cap` objects (OBJECTS_DEFAULT_CAP unless configured); inserting
- * into a full table fails and the caller degrades (object not tracked).
+ * into a full table fails and the caller degrades (object not tracked). No
+ * allocation after init; unused records and nodes cost no host memory.
  *
  * The cache table maps guest cache ids to name, object size and freelist
  * word offset; at most CACHES_MAX caches. Destroyed caches keep their entry
@@ -28,7 +26,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "shadow/addr_index.h"
 #include "shadow/event.h"
+#include "shadow/quarantine.h"
 
 #define OBJECTS_DEFAULT_CAP (1u << 20)
 #define OBJECTS_MAX_CAP	    (1u << 26)
@@ -46,10 +46,11 @@ enum object_state {
 	OBJ_FREED, /* in quarantine: the free track is valid */
 };
 
-#define OBJ_F_KSIZED	     0x1 /* ksize() made the slack usable: no canary */
-#define OBJ_F_CANARY	     0x2 /* the slack holds the canary pattern */
-#define OBJ_F_PATTERN	     0x4 /* the freed body holds the free pattern */
-#define OBJ_F_SLACK_REPORTED 0x8 /* a trapped write into the slack was reported already */
+#define OBJ_F_KSIZED	     0x1  /* ksize() made the slack usable: no canary */
+#define OBJ_F_CANARY	     0x2  /* the slack holds the canary pattern */
+#define OBJ_F_PATTERN	     0x4  /* the freed body holds the free pattern */
+#define OBJ_F_SLACK_REPORTED 0x8  /* a trapped write into the slack was reported already */
+#define OBJ_F_AUX	     0x10 /* objects_aux() holds work-creation stacks */
 
 /* Who allocated/freed/queued work, and the depot handle of the stack. */
 struct object_track {
@@ -59,8 +60,13 @@ struct object_track {
 	uint32_t handle; /* 0: stack not available */
 };
 
+/*
+ * One record: two cache lines, 128-byte aligned in the pool, so that a free
+ * or an eviction costs one memory round trip (the rarely set work-creation
+ * stacks live apart, in objects_aux()).
+ */
 struct shadow_object {
-	uint64_t start;
+	_Alignas(128) uint64_t start;
 	uint64_t size_req;
 	uint64_t size_alloc; /* extent for lookups (>= size_req) */
 	uint32_t cache_id;   /* 0: none (large, vmalloc) */
@@ -68,38 +74,19 @@ struct shadow_object {
 	uint8_t state;
 	uint8_t tag; /* tag mode: the allocation's memory tag */
 	uint16_t flags;
+	struct quarantine_mark qmark; /* the quarantine's per-id state */
 	struct object_track alloc, free;
-	struct object_track aux[2]; /* [0] last, [1] second to last work creation */
-};
-
-/* Treap node of object id: the key and links only, so a lookup touches no record. */
-struct object_node {
-	uint64_t start;
-	uint32_t left, right, parent; /* ids, 0: none */
-	uint32_t prio;		      /* random, never 0 in the tree; 0: node not in the tree */
-};
-
-/*
- * Index slot: the id and 32 bits of the start's hash. The hash gives the home
- * slot (deletion and growth never read the nodes) and filters probes, so
- * only a matching hash costs a node read to compare starts.
- */
-struct object_index_slot {
-	uint32_t id; /* 0: empty */
-	uint32_t hash;
+	uint32_t next_free; /* objects.c: free-list link while the id is unused */
 };
 
 struct object_table {
-	struct shadow_object *pool;	 /* [1 .. cap] */
-	struct object_node *nodes;	 /* [1 .. cap] */
-	struct object_index_slot *index; /* linear probing, grows to stay <= 1/2 full */
-	uint32_t index_mask;
+	struct shadow_object *pool;    /* [1 .. cap] */
+	struct object_track (*aux)[2]; /* [id]: [0] last, [1] second to last work creation */
+	struct addr_index index;
 	uint32_t cap;
 	uint32_t count;
-	uint32_t root;
-	uint32_t free_head; /* free nodes chained through .left */
+	uint32_t free_head; /* chained through next_free */
 	uint32_t next_unused;
-	uint64_t rng;
 };
 
 /* cap: maximum number of objects, 1 .. OBJECTS_MAX_CAP. 0 or -errno. */
@@ -107,19 +94,31 @@ int objects_init(struct object_table *t, uint32_t cap);
 void objects_destroy(struct object_table *t);
 
 /*
- * Add an object starting at `start`; returns its id (the record is zeroed but
- * for .start), or 0 if the table is full or an object already starts there.
+ * Add an object [start, start + max(size_req, size_alloc, 1)); returns its id
+ * (the record is zeroed but for start and sizes), or 0 if the table is full
+ * or an object already starts there.
  */
-uint32_t objects_insert(struct object_table *t, uint64_t start);
-void objects_remove(struct object_table *t, uint32_t id);
+uint32_t objects_insert(struct object_table *t, uint64_t start, uint64_t size_req,
+			uint64_t size_alloc);
+/* New sizes of a tracked object (its record's fields must not be written directly). */
+void objects_resize(struct object_table *t, uint32_t id, uint64_t size_req, uint64_t size_alloc);
+void objects_remove(struct object_table *t, uint32_t id); /* no-op if id is not tracked */
 struct shadow_object *objects_get(struct object_table *t, uint32_t id);
+/* The id of a record in the pool (0 for a pointer elsewhere, e.g. a copy). */
+uint32_t objects_id_of(const struct object_table *t, const struct shadow_object *o);
+/* Work-creation stacks of id (valid while OBJ_F_AUX is set), NULL for a bad id. */
+struct object_track *objects_aux(struct object_table *t, uint32_t id);
+/* Start fetching the record of id (a hint: any id is accepted). */
+void objects_prefetch(struct object_table *t, uint32_t id);
+/* Start fetching what lookups of addrs[0 .. n) will read, all together (a hint). */
+void objects_prefetch_lookups(const struct object_table *t, const uint64_t *addrs, uint32_t n);
 
-uint32_t objects_find(const struct object_table *t, uint64_t start); /* exact start */
-uint32_t objects_floor(const struct object_table *t, uint64_t addr); /* last start <= addr */
-uint32_t objects_ceil(const struct object_table *t, uint64_t addr);  /* first start >= addr */
-uint32_t objects_containing(const struct object_table *t, uint64_t addr);
+uint32_t objects_find(struct object_table *t, uint64_t start); /* exact start */
+uint32_t objects_floor(struct object_table *t, uint64_t addr); /* last start <= addr */
+uint32_t objects_ceil(struct object_table *t, uint64_t addr);  /* first start >= addr */
+uint32_t objects_containing(struct object_table *t, uint64_t addr);
 /* Some object overlapping [start, end), or 0. */
-uint32_t objects_first_overlap(const struct object_table *t, uint64_t start, uint64_t end);
+uint32_t objects_first_overlap(struct object_table *t, uint64_t start, uint64_t end);
 
 struct shadow_cache {
 	uint32_t id; /* 0: empty slot */
@@ -128,6 +127,7 @@ struct shadow_cache {
 	uint32_t stride;	 /* slot: object + red zone; object_size: no red zone */
 	uint32_t freeptr_offset; /* CACHE_NO_FREEPTR if unknown */
 	uint64_t live;		 /* objects allocated and not yet freed */
+	uint64_t quarantined;	 /* its freed objects in the quarantine now */
 	char name[SHADOW_NAME_LEN];
 };
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shadow/sanitizer_internal.h"
+#include "shadow/heap_internal.h"
 
 static void fill_patterns(struct sanitizer *s)
 {
@@ -28,7 +28,8 @@ static int init_parts(struct sanitizer *s)
 	if (!err)
 		err = caches_init(&s->caches);
 	if (!err)
-		err = quarantine_init(&s->quarantine, max_obj, qbytes);
+		err = quarantine_init(&s->quarantine, max_obj, qbytes, &s->objects.pool[0].qmark,
+				      sizeof(s->objects.pool[0])); /* marks live in the records */
 	if (!err)
 		err = page_owner_init(&s->page_owner, c->ram, c->nr_ram);
 	if (!err && c->mode == SANITIZER_TAGS)
@@ -131,7 +132,8 @@ static void cache_create(struct sanitizer *s, const struct shadow_event *ev)
  * reports slab-use-after-free (Read) in kmem_cache_destroy, so we do too, at
  * ev->addr (the kmem_cache pointer when the driver sends it). Destroying a
  * cache with live objects is a SLUB error in Linux, not a KASAN report: it is
- * only counted, and the objects stay tracked.
+ * only counted, and the objects stay tracked. Its quarantined objects leave
+ * the quarantine, as at Linux's cache shutdown.
  */
 static int cache_destroy(struct sanitizer *s, const struct shadow_event *ev)
 {
@@ -149,6 +151,7 @@ static int cache_destroy(struct sanitizer *s, const struct shadow_event *ev)
 	if (c->live)
 		s->st.cache_destroy_live++;
 	c->destroyed = true;
+	heap_drop_cache(s, c->id);
 	return 0;
 }
 
@@ -180,14 +183,18 @@ static void module_unload(struct sanitizer *s, const struct shadow_event *ev)
 /* call_rcu / queue_work: shift the aux stacks, newest first. */
 static void aux_stack(struct sanitizer *s, const struct shadow_event *ev)
 {
-	struct shadow_object *o =
-	    objects_get(&s->objects, objects_containing(&s->objects, ev->addr));
+	uint32_t id = objects_containing(&s->objects, ev->addr);
+	struct shadow_object *o = objects_get(&s->objects, id);
+	struct object_track *aux = objects_aux(&s->objects, id);
 
-	if (!o)
+	if (!o || !aux)
 		return;
-	depot_put(&s->depot, o->aux[1].handle);
-	o->aux[1] = o->aux[0];
-	o->aux[0] = (struct object_track){
+	if (!(o->flags & OBJ_F_AUX))
+		memset(aux, 0, 2 * sizeof(*aux));
+	o->flags |= OBJ_F_AUX;
+	depot_put(&s->depot, aux[1].handle);
+	aux[1] = aux[0];
+	aux[0] = (struct object_track){
 	    .time = ev->time,
 	    .pid = ev->pid,
 	    .cpu = ev->cpu,

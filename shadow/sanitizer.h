@@ -120,7 +120,8 @@ struct sanitizer_stats {
 	uint64_t caches_full;
 	uint64_t modules_full;
 	uint64_t quarantine_count, quarantine_bytes, quarantine_evicted;
-	uint64_t async_faults; /* tag faults recorded for the next drain point */
+	uint64_t quarantine_dropped; /* quarantined objects of caches destroyed since */
+	uint64_t async_faults;	     /* tag faults recorded for the next drain point */
 	struct depot_stats depot;
 };
 

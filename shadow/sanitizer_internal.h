@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of the sanitizer module, shared by its three files only:
- * sanitizer.c (life cycle, dispatch, caches, modules), sanitizer_heap.c
- * (allocation/free events and their checks), sanitizer_report.c (access
- * checks and report_info building). Not an interface for other modules.
+ * Internals of the sanitizer module, shared by its files only: sanitizer.c
+ * (life cycle, dispatch, caches, modules), the heap_*.c files (allocation
+ * and free events and their checks, see heap_internal.h), and
+ * sanitizer_report.c (access checks and report_info building). Not an
+ * interface for other modules.
  */
 #ifndef SHADOW_SANITIZER_INTERNAL_H
 #define SHADOW_SANITIZER_INTERNAL_H
@@ -64,10 +65,6 @@ static inline uint64_t ring_size(struct sanitizer *s, const struct shadow_object
 
 	return c && c->object_size ? c->object_size : o->size_alloc;
 }
-
-/* sanitizer_heap.c */
-int heap_apply(struct sanitizer *s, const struct shadow_event *ev);
-void heap_forget(struct sanitizer *s, uint32_t id);
 
 /* sanitizer_report.c */
 void report_task(struct report_info *r, uint32_t pid, uint32_t cpu, const char *comm);

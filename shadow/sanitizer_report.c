@@ -75,6 +75,7 @@ static void describe_object(struct sanitizer *s, struct report_info *r,
 {
 	struct shadow_cache *c = caches_find(&s->caches, o->cache_id);
 	bool freed = o->state == OBJ_FREED;
+	const struct object_track *aux;
 
 	if (o->kind == OBJ_VMALLOC) {
 		r->is_vmalloc = true;
@@ -93,8 +94,10 @@ static void describe_object(struct sanitizer *s, struct report_info *r,
 	fill_track(s, &r->alloc, &o->alloc, true);
 	/* the free track exists only while the object sits freed in quarantine */
 	fill_track(s, &r->free, &o->free, freed);
-	fill_track(s, &r->aux1, &o->aux[0], o->aux[0].handle != 0);
-	fill_track(s, &r->aux2, &o->aux[1], o->aux[1].handle != 0);
+	/* work-creation stacks: only records in the pool have them (not copies) */
+	aux = o->flags & OBJ_F_AUX ? objects_aux(&s->objects, objects_id_of(&s->objects, o)) : NULL;
+	fill_track(s, &r->aux1, aux, aux && aux[0].handle != 0);
+	fill_track(s, &r->aux2, aux ? &aux[1] : NULL, aux && aux[1].handle != 0);
 }
 
 static void describe_page(struct sanitizer *s, struct report_info *r, uint64_t gpa)

@@ -112,6 +112,16 @@ bool shadow_map_get(const struct shadow_map *m, uint64_t gpa, uint8_t *val)
 	return true;
 }
 
+void shadow_map_prefetch(const struct shadow_map *m, uint64_t gpa)
+{
+	uint64_t idx;
+
+	if (shadow_layout_index(&m->layout, gpa, &idx)) {
+		__builtin_prefetch(&m->bytes[idx / SHADOW_GRANULE], 1);
+		__builtin_prefetch(&m->page_dirty[idx / SHADOW_PAGE_SIZE], 1);
+	}
+}
+
 /* GPA of the guest page with dense index `page` (for the notify callback). */
 static uint64_t page_gpa(const struct shadow_map *m, uint64_t page)
 {
@@ -137,16 +147,18 @@ static void page_count_update(struct shadow_map *m, uint64_t page, unsigned int 
 /* How many of the n bytes at p are zero; a word at a time (objects span 1..512). */
 static unsigned int zero_bytes(const uint8_t *p, uint64_t n)
 {
-	const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+	const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full, ones = 0x0101010101010101ull;
 	unsigned int zeros = 0;
 	uint64_t i = 0;
 
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
+		uint64_t w, z;
 
 		memcpy(&w, p + i, 8);
 		/* a byte's top bit ends up set iff the byte is zero: no carry crosses bytes */
-		zeros += (unsigned int)__builtin_popcountll(~(((w & low7) + low7) | w | low7));
+		z = ~(((w & low7) + low7) | w | low7) >> 7;
+		/* one per zero byte; the multiply sums them into the top byte (no popcnt call) */
+		zeros += (unsigned int)((z * ones) >> 56);
 	}
 	for (; i < n; i++)
 		zeros += p[i] == 0;
@@ -174,6 +186,29 @@ static void set_in_page(struct shadow_map *m, uint64_t s, uint64_t e, uint8_t va
 		count -= (unsigned int)(e - s);
 	memset(m->bytes + s, val, e - s);
 	page_count_update(m, page, count, val);
+}
+
+bool shadow_write(struct shadow_map *m, uint64_t gpa, const uint8_t *vals, uint32_t n,
+		  uint32_t zeros)
+{
+	uint64_t idx, s, page;
+	unsigned int count;
+	uint8_t first = 0;
+
+	if (n == 0 || n > SHADOW_PER_PAGE || (gpa & SHADOW_GRANULE_MASK) ||
+	    (gpa & (SHADOW_PAGE_SIZE - 1)) / SHADOW_GRANULE + n > SHADOW_PER_PAGE ||
+	    !shadow_layout_index(&m->layout, gpa, &idx))
+		return false;
+	s = idx / SHADOW_GRANULE;
+	page = s / SHADOW_PER_PAGE;
+	/* count = non-zero bytes: + old zeros overwritten, - new zeros written (mod 2^32) */
+	count = m->page_dirty[page] + zero_bytes(m->bytes + s, n) - zeros;
+	/* the value that poisons a clean page is only wanted when it does */
+	for (uint32_t i = 0; i < n && !first && !m->page_dirty[page] && count; i++)
+		first = vals[i];
+	memcpy(m->bytes + s, vals, n);
+	page_count_update(m, page, count, first);
+	return true;
 }
 
 /* Give whole shadow pages that are all zero back to the kernel. */

@@ -89,6 +89,8 @@ void shadow_map_destroy(struct shadow_map *m);
 
 /* Shadow byte for gpa; false if gpa is not RAM. */
 bool shadow_map_get(const struct shadow_map *m, uint64_t gpa, uint8_t *val);
+/* Start fetching the shadow of gpa and its page's count (a hint; any gpa is accepted). */
+void shadow_map_prefetch(const struct shadow_map *m, uint64_t gpa);
 
 /*
  * Set every granule touching [gpa, gpa + len) to `val` (len is rounded up to
@@ -102,6 +104,15 @@ bool shadow_poison(struct shadow_map *m, uint64_t gpa, uint64_t len, uint8_t val
  * Same range rules as shadow_poison().
  */
 bool shadow_unpoison(struct shadow_map *m, uint64_t gpa, uint64_t len);
+
+/*
+ * Set the n shadow bytes of the granules from gpa (granule-aligned) to
+ * vals[0 .. n), of which the caller built `zeros` as 0: a whole object slot
+ * in one call. All n granules must lie in one guest page of RAM; returns
+ * false (and changes nothing) otherwise.
+ */
+bool shadow_write(struct shadow_map *m, uint64_t gpa, const uint8_t *vals, uint32_t n,
+		  uint32_t zeros);
 
 /*
  * First inaccessible byte in [gpa, gpa + len), exact to the byte (a partial

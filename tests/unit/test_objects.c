@@ -14,11 +14,10 @@
 
 static uint32_t add(struct object_table *t, uint64_t start, uint64_t size)
 {
-	uint32_t id = objects_insert(t, start);
+	uint32_t id = objects_insert(t, start, size, size);
 
 	assert_int_not_equal(id, 0);
-	objects_get(t, id)->size_req = size;
-	objects_get(t, id)->size_alloc = size;
+	assert_int_equal(objects_get(t, id)->size_alloc, size);
 	return id;
 }
 
@@ -31,7 +30,7 @@ static void test_lookup(void **state)
 	assert_int_equal(objects_init(&t, 16), 0);
 	a = add(&t, BASE + 0x100, 64);
 	b = add(&t, BASE + 0x200, 32);
-	assert_int_equal(objects_insert(&t, BASE + 0x100), 0); /* duplicate start */
+	assert_int_equal(objects_insert(&t, BASE + 0x100, 8, 8), 0); /* duplicate start */
 	assert_int_equal(objects_find(&t, BASE + 0x100), a);
 	assert_int_equal(objects_find(&t, BASE + 0x101), 0);
 	assert_int_equal(objects_containing(&t, BASE + 0x13F), a);
@@ -49,6 +48,29 @@ static void test_lookup(void **state)
 	objects_destroy(&t);
 }
 
+/* The index's extent follows objects_resize(); a stale id is ignored. */
+static void test_resize(void **state)
+{
+	struct object_table t;
+	uint32_t a;
+
+	(void)state;
+	assert_int_equal(objects_init(&t, 16), 0);
+	a = add(&t, BASE + 0x100, 32);
+	assert_int_equal(objects_containing(&t, BASE + 0x120), 0);
+	objects_resize(&t, a, 40, 64);
+	assert_int_equal(objects_get(&t, a)->size_req, 40);
+	assert_int_equal(objects_containing(&t, BASE + 0x13F), a);
+	assert_int_equal(objects_first_overlap(&t, BASE + 0x130, BASE + 0x131), a);
+	objects_resize(&t, a, 8, 8);
+	assert_int_equal(objects_containing(&t, BASE + 0x108), 0);
+	objects_remove(&t, a);
+	objects_resize(&t, a, 100, 100); /* no longer tracked: nothing happens */
+	assert_int_equal(objects_containing(&t, BASE + 0x100), 0);
+	assert_int_equal(t.count, 0);
+	objects_destroy(&t);
+}
+
 static void test_cap(void **state)
 {
 	struct object_table t;
@@ -58,10 +80,10 @@ static void test_cap(void **state)
 	assert_int_equal(objects_init(&t, 4), 0);
 	for (int i = 0; i < 4; i++)
 		add(&t, BASE + i * 64, 64);
-	assert_int_equal(objects_insert(&t, BASE + 0x1000), 0);
+	assert_int_equal(objects_insert(&t, BASE + 0x1000, 64, 64), 0);
 	id = objects_find(&t, BASE + 64);
 	objects_remove(&t, id);
-	assert_int_not_equal(objects_insert(&t, BASE + 0x1000), 0); /* the slot is reused */
+	assert_int_not_equal(objects_insert(&t, BASE + 0x1000, 64, 64), 0); /* the slot is reused */
 	objects_destroy(&t);
 	assert_int_equal(objects_init(&t, 0), -EINVAL);
 }
@@ -105,28 +127,10 @@ static void test_many(void **state)
 	free(ids);
 }
 
-/* Tree shape of the subtree at n: keys in [lo, hi], heap order, parent links; returns its size. */
-static uint32_t check_tree(const struct object_table *t, uint32_t n, uint32_t parent, uint64_t lo,
-			   uint64_t hi)
-{
-	const struct object_node *p = t->nodes;
-
-	if (!n)
-		return 0;
-	assert_int_equal(p[n].parent, parent);
-	assert_int_not_equal(p[n].prio, 0);
-	assert_true(p[n].start >= lo && p[n].start <= hi);
-	assert_int_equal(t->pool[n].start, p[n].start);
-	if (parent)
-		assert_true(p[n].prio <= p[parent].prio);
-	return 1 + check_tree(t, p[n].left, n, lo, p[n].start - 1) +
-	       check_tree(t, p[n].right, n, p[n].start + 1, hi);
-}
-
 /*
- * Random inserts and removes (parent links, O(1) removal, index deletion
- * with probe clusters) against a plain array, with the tree's invariants
- * and every query checked against brute force as the table churns.
+ * Random inserts and removes (id reuse, index splits and merges) against a
+ * plain array, with the index's invariants and every query checked against
+ * brute force as the table churns.
  */
 static void test_churn(void **state)
 {
@@ -150,7 +154,7 @@ static void test_churn(void **state)
 		} else if (t.count < CAP) {
 			ids[k] = add(&t, a, 48);
 		} else {
-			assert_int_equal(objects_insert(&t, a), 0);
+			assert_int_equal(objects_insert(&t, a, 48, 48), 0);
 		}
 		for (uint32_t j = qk + 1; j-- > 0 && !want_floor;)
 			want_floor = ids[j];
@@ -161,13 +165,13 @@ static void test_churn(void **state)
 		assert_int_equal(objects_containing(&t, q), (q - BASE) % 64 < 48 ? ids[qk] : 0);
 		assert_int_equal(objects_find(&t, BASE + (uint64_t)qk * 64), ids[qk]);
 		assert_int_equal(objects_first_overlap(&t, q, q + 64),
-				 (q - BASE) % 64 < 48 && ids[qk]		  ? ids[qk]
-				 : want_ceil && t.nodes[want_ceil].start < q + 64 ? want_ceil
-										  : 0);
+				 (q - BASE) % 64 < 48 && ids[qk]		 ? ids[qk]
+				 : want_ceil && t.pool[want_ceil].start < q + 64 ? want_ceil
+										 : 0);
 		if (r % 5000 == 0)
-			assert_int_equal(check_tree(&t, t.root, 0, 0, UINT64_MAX), t.count);
+			assert_int_equal(addr_index_check(&t.index), t.count);
 	}
-	assert_int_equal(check_tree(&t, t.root, 0, 0, UINT64_MAX), t.count);
+	assert_int_equal(addr_index_check(&t.index), t.count);
 	objects_destroy(&t);
 	free(ids);
 }
@@ -221,9 +225,10 @@ static void test_page_owner(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_lookup), cmocka_unit_test(test_cap),
-	    cmocka_unit_test(test_many),   cmocka_unit_test(test_churn),
-	    cmocka_unit_test(test_caches), cmocka_unit_test(test_page_owner),
+	    cmocka_unit_test(test_lookup),     cmocka_unit_test(test_resize),
+	    cmocka_unit_test(test_cap),	       cmocka_unit_test(test_many),
+	    cmocka_unit_test(test_churn),      cmocka_unit_test(test_caches),
+	    cmocka_unit_test(test_page_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
