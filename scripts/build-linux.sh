@@ -1,14 +1,21 @@
 #!/bin/bash
 # Build the CI Linux guest: Debian's linux-source-6.1 + `make tinyconfig` +
-# configs/linux/kasan-vmm.config, with kasan-vmm's guest driver and scenario
-# runner built in. Prints the directory holding vmlinux, bzImage, System.map
-# and .config.
+# configs/linux/kasan-vmm.config, with kasan-vmm's guest driver, scenario
+# runner and allocation workload built in. Prints the directory holding
+# vmlinux, bzImage, System.map and .config.
+#
+#   scripts/build-linux.sh                  the CI kernel (variant ci)
+#   scripts/build-linux.sh --variant kasan  the same kernel plus in-guest KASAN
+#                                           and its KUnit suite
+#                                           (+ configs/linux/kasan-inguest.config),
+#                                           for `make bench`
 #
 # Everything lives under $CACHE/linux (never /boot, nothing installed):
 #   linux-source-6.1_V.deb   the package (apt-get download)
 #   src-V/                   the unpacked source, plus drivers/misc/kasan_vmm/
-#   obj-V/                   the O= build directory (incremental)
-#   V-HASH/                  the results, HASH over the fragment, the driver
+#                            (shared by the variants)
+#   obj-V/, obj-V-kasan/     the O= build directories (incremental, one per variant)
+#   V-HASH/, V-kasan-HASH/   the results, HASH over the fragments, the driver
 #                            sources and this script: a second run with the
 #                            same inputs only prints this directory.
 #
@@ -21,13 +28,57 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${CACHE:-$HOME/.cache/kasan-vmm}/linux
 jobs=${JOBS:-$(nproc)}
-fragment=$here/configs/linux/kasan-vmm.config
 
 die() {
 	echo "build-linux: $*" >&2
 	exit 1
 }
 log() { echo "build-linux: $*" >&2; }
+
+variant=ci
+while [ $# -gt 0 ]; do
+	case $1 in
+	--variant)
+		[ $# -ge 2 ] || die "--variant needs a value (ci or kasan)"
+		variant=$2
+		shift 2
+		;;
+	--variant=*)
+		variant=${1#--variant=}
+		shift
+		;;
+	-h | --help)
+		sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+		exit 0
+		;;
+	*) die "unknown argument '$1' (usage: build-linux.sh [--variant ci|kasan])" ;;
+	esac
+done
+# Later fragments override earlier ones (merge_config.sh and the check below).
+fragments=("$here/configs/linux/kasan-vmm.config")
+case $variant in
+ci) suffix= ;;
+kasan)
+	suffix=-kasan
+	fragments+=("$here/configs/linux/kasan-inguest.config")
+	# Its bzImage is LZ4-compressed (the fragment says why).
+	command -v lz4 >/dev/null || die "variant kasan needs the lz4 program (apt-get install lz4)"
+	;;
+*) die "unknown variant '$variant' (ci or kasan)" ;;
+esac
+for f in "${fragments[@]}"; do
+	[ -f "$f" ] || die "missing config fragment $f"
+done
+
+# The guest driver's sources: *.c and *.h, not the .mod.c files that an
+# out-of-tree module build (make linux-modules) leaves next to them.
+driver_sources() {
+	local f
+	for f in "$here"/guest-driver/*.c "$here"/guest-driver/*.h; do
+		case $f in *.mod.c) continue ;; esac
+		echo "$f"
+	done
+}
 
 mkdir -p "$cache"
 
@@ -52,24 +103,23 @@ fi
 
 inputs_hash() {
 	{
-		echo "$version"
-		cat "$fragment" "$0"
-		for f in "$here"/guest-driver/*.c "$here"/guest-driver/*.h \
-			"$here"/paravirt/kasan_vmm_abi.h; do
+		echo "$version $variant"
+		cat "${fragments[@]}" "$0"
+		for f in $(driver_sources) "$here"/paravirt/kasan_vmm_abi.h; do
 			echo "== ${f##*/}"
 			cat "$f"
 		done
 	} | sha256sum | cut -c1-12
 }
 hash=$(inputs_hash)
-out=$cache/$version-$hash
+out=$cache/$version$suffix-$hash
 if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ] && [ -f "$out/System.map" ]; then
 	echo "$out"
 	exit 0
 fi
 
 src=$cache/src-$version
-obj=$cache/obj-$version
+obj=$cache/obj-$version$suffix
 
 # 1. Source: the tarball inside the linux-source package, unpacked once.
 if [ ! -f "$src/Makefile" ]; then
@@ -99,7 +149,7 @@ fi
 drv=$src/drivers/misc/kasan_vmm
 mkdir -p "$drv/paravirt"
 sync_file() { cmp -s "$1" "$2" || cp "$1" "$2"; }
-for f in "$here"/guest-driver/*.c "$here"/guest-driver/*.h; do
+for f in $(driver_sources); do
 	sync_file "$f" "$drv/${f##*/}"
 done
 sync_file "$here/paravirt/kasan_vmm_abi.h" "$drv/paravirt/kasan_vmm_abi.h"
@@ -108,20 +158,29 @@ cat >"$drv/Kbuild.new" <<'EOF'
 ccflags-y += -I$(srctree)/$(src) -Werror
 obj-y += kasan_vmm_core.o kasan_vmm_ring.o kasan_vmm_hooks.o
 obj-y += kasan_vmm_test_main.o kasan_vmm_test_slab.o kasan_vmm_test_misc.o
+obj-y += kasan_vmm_bench.o
 EOF
 sync_file "$drv/Kbuild.new" "$drv/Kbuild"
 rm -f "$drv/Kbuild.new"
 grep -qx 'obj-y += kasan_vmm/' "$src/drivers/misc/Makefile" ||
 	echo 'obj-y += kasan_vmm/' >>"$src/drivers/misc/Makefile"
 
-# 3. Config: tinyconfig, then the fragment (merge_config.sh warns about any
-# fragment value Kconfig did not keep; we fail on those below).
+# 3. Config: tinyconfig, then the fragments in order (merge_config.sh warns
+# about any fragment value Kconfig did not keep; we fail on those below).
 mkdir -p "$obj"
-log "configuring (tinyconfig + ${fragment#"$here"/})"
+names=$(for f in "${fragments[@]}"; do printf ' + %s' "${f#"$here"/}"; done)
+log "configuring variant $variant (tinyconfig$names)"
 make -s -C "$src" O="$obj" tinyconfig >&2
 (cd "$src" && KCONFIG_CONFIG="$obj/.config" scripts/kconfig/merge_config.sh -m -O "$obj" \
-	"$obj/.config" "$fragment" >"$obj/merge.log" 2>&1) || die "merge_config.sh failed (see $obj/merge.log)"
+	"$obj/.config" "${fragments[@]}" >"$obj/merge.log" 2>&1) ||
+	die "merge_config.sh failed (see $obj/merge.log)"
 make -s -C "$src" O="$obj" olddefconfig >&2
+# Each symbol's last setting over all fragments is what must have stuck.
+effective() {
+	sed -n 's/^\(CONFIG_[A-Za-z0-9_]*\)=.*/\1 &/p; s/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1 &/p' \
+		"${fragments[@]}" | awk '{sym = $1; sub(/^[^ ]* /, ""); last[sym] = $0; order[sym] = NR}
+		END {for (s in last) print order[s] "\t" last[s]}' | sort -n | cut -f2-
+}
 missing=0
 while IFS= read -r line; do
 	case $line in
@@ -132,11 +191,11 @@ while IFS= read -r line; do
 		sym=${sym%% *}
 		! grep -q "^$sym=[ym]" "$obj/.config" || { log "config: $sym is still on"; missing=1; } ;;
 	esac
-done <"$fragment"
-[ "$missing" = 0 ] || die "the fragment does not apply cleanly to $version"
+done < <(effective)
+[ "$missing" = 0 ] || die "the fragments do not apply cleanly to $version (variant $variant)"
 
 # 4. Build.
-log "building vmlinux and bzImage with -j$jobs (a few minutes)"
+log "building variant $variant: vmlinux and bzImage with -j$jobs (a few minutes)"
 start=$(date +%s)
 make -s -C "$src" O="$obj" -j"$jobs" vmlinux bzImage >&2 || die "kernel build failed"
 log "built in $(($(date +%s) - start)) s"
@@ -146,5 +205,5 @@ cp "$obj/vmlinux" "$obj/System.map" "$obj/.config" "$out.tmp/"
 cp "$obj/arch/x86/boot/bzImage" "$out.tmp/bzImage"
 rm -rf "$out"
 mv "$out.tmp" "$out"
-ln -sfn "$out" "$cache/current"
+ln -sfn "$out" "$cache/current$suffix"
 echo "$out"

@@ -36,12 +36,23 @@ run boot build/bench/bench_boot 5
 run doorbell tests/bench/bench_doorbell.sh
 run policy tests/bench/bench_policy.sh
 run flood tests/bench/bench_flood.sh
+# Linux's in-guest KASAN vs kasan-vmm on the same 6.1 source: builds (or reuses)
+# two kernels and boots them several times (tens of minutes on an emulating
+# host); BENCH_LINUX=0 leaves it out.
+if [ "${BENCH_LINUX:-1}" != 0 ]; then
+	run linux_kasan tests/bench/bench_linux_kasan.sh
+fi
 
 # Headline numbers from each benchmark's own output.
 ev=$(sed -n 's/^bench_events: consumer \([0-9.]*\) M.*sanitizer \([0-9.]*\) M.*/consumer \1 M\/s, sanitizer \2 M\/s/p' "$tmp/events")
 bt=$(sed -n 's/^bench_boot: kasan-vmm\/QEMU boot-to-online \([0-9.]*\), to exit \([0-9.]*\).*/vmm\/qemu online \1 exit \2/p' "$tmp/boot")
 db=$(sed -n 's/^bench_doorbell: sync \([0-9.]*\)\/event async \([0-9.]*\)\/event asymm \([0-9.]*\)\/event.*/doorbells\/event sync \1 async \2 asymm \3/p' "$tmp/doorbell")
 fl=$(sed -n 's/^bench_flood: peak RSS calm \([0-9]*\) MiB.*flood \([0-9]*\) MiB.*caps \([0-9]*\) MiB.*/flood RSS \2 MiB (calm \1, caps \3)/p' "$tmp/flood")
+lk=
+if [ -f "$tmp/linux_kasan" ]; then
+	lk=$(sed -n 's/^bench_linux_kasan: KUnit ok \([^,]*\), kasan-vmm ok \([^;]*\); alloc guest time vs plain: *\(.*\)/linux KUnit-KASAN ok \1, kasan-vmm ok \2, alloc \3/p' "$tmp/linux_kasan")
+	lk="; ${lk:-linux n/a}"
+fi
 echo
-echo "bench summary (host ${host%% *}):$results | ${ev:-events n/a}; ${bt:-boot n/a}; ${db:-doorbell n/a}; ${fl:-flood n/a}"
+echo "bench summary (host ${host%% *}):$results | ${ev:-events n/a}; ${bt:-boot n/a}; ${db:-doorbell n/a}; ${fl:-flood n/a}$lk"
 exit $rc
