@@ -11,17 +11,16 @@
 /* Largest task_struct the offsets may point into (Linux's is ~10 KiB). */
 #define KV_TASK_STRUCT_MAX (64u * 1024)
 
-static bool opt_canonical(uint64_t va)
+static bool opt_canonical(const struct kv_consumer *c, uint64_t va)
 {
-	return va == 0 || kv_canonical(va);
+	return va == 0 || kv_canonical(c, va);
 }
 
-static bool opt_range(uint64_t lo, uint64_t hi)
+static bool opt_range(const struct kv_consumer *c, uint64_t lo, uint64_t hi)
 {
 	if (lo == 0 && hi == 0)
 		return true;
-	return lo < hi && kv_canonical(lo) && kv_canonical(hi - 1) &&
-	       (lo >> 47) == ((hi - 1) >> 47);
+	return lo < hi && kv_canonical_range(c, lo, hi - lo);
 }
 
 static bool task_offsets_ok(const struct kv_cmd_register *b)
@@ -39,9 +38,12 @@ static enum kv_reject check_register(struct kv_consumer *c, const struct kv_cmd_
 		return KV_REJ_REG_FIELD;
 	if (b->nr_cpus == 0 || b->nr_cpus > KV_CPUS_MAX)
 		return KV_REJ_REG_FIELD;
-	if (!opt_canonical(b->direct_map_base) || !opt_canonical(b->vmemmap_base) ||
-	    !opt_canonical(b->percpu_offsets_va) || !opt_range(b->vmalloc_start, b->vmalloc_end) ||
-	    !opt_range(b->text_start, b->text_end))
+	/* arm64: an offset (see enum kv_arch); page events check what it yields */
+	if ((c->cfg.arch != KV_ARCH_ARM64 && !opt_canonical(c, b->direct_map_base)) ||
+	    b->direct_map_base % KV_PAGE_SIZE || !opt_canonical(c, b->vmemmap_base) ||
+	    !opt_canonical(c, b->percpu_offsets_va) ||
+	    !opt_range(c, b->vmalloc_start, b->vmalloc_end) ||
+	    !opt_range(c, b->text_start, b->text_end))
 		return KV_REJ_REG_FIELD;
 	if (b->current_task_pcpu > (1ull << 32) || !task_offsets_ok(b))
 		return KV_REJ_REG_FIELD;

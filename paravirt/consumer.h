@@ -42,6 +42,21 @@ typedef uint64_t (*kv_clock_fn)(void *ctx);
 
 #define KV_CPUS_MAX 256u
 
+/*
+ * The guest's architecture decides two address rules (ABI 1.2):
+ * x86-64: record addresses are canonical (48-bit) with no tag, and
+ *   direct_map_base is a canonical VA.
+ * arm64: record addresses may carry a pointer tag in bits 63:56 (Top Byte
+ *   Ignore); the untagged address (bit 55 copied into the top byte) must be
+ *   canonical, and the tag is passed on in the event. direct_map_base is an
+ *   offset (Linux's PAGE_OFFSET - PHYS_OFFSET wraps): only the page addresses
+ *   it yields must be canonical.
+ */
+enum kv_arch {
+	KV_ARCH_X86_64 = 0,
+	KV_ARCH_ARM64,
+};
+
 struct kv_consumer_config {
 	struct kv_guest_mem mem;
 	kv_apply_fn apply; /* required */
@@ -55,6 +70,7 @@ struct kv_consumer_config {
 	uint32_t features;	 /* KV_FEAT_* announced; 0: KV_FEAT_EVENTS | KV_FEAT_STACKS */
 	uint64_t gap_timeout_ns; /* how long a sequence gap may hold events back; 0: 20 ms */
 	uint32_t log_burst;	 /* log lines per second; 0: 10 */
+	enum kv_arch arch;	 /* address rules; 0: x86-64 */
 };
 
 /* Why a doorbell, command or record was refused. */

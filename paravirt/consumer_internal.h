@@ -72,23 +72,35 @@ enum kv_reject kv_decode_record(const struct kv_consumer *c, const uint8_t *rec,
 void kv_drain_locked(struct kv_consumer *c, bool force);
 void kv_forget_rings_locked(struct kv_consumer *c);
 
-static inline bool kv_canonical(uint64_t va)
+/*
+ * Canonical: the bits above the VA size all equal the top VA bit (x86-64:
+ * 48-bit VAs, bits 63:47 equal). arm64 (48-bit VAs): bits 63:48 all zero
+ * (TTBR0) or all one (TTBR1), bit 47 free.
+ */
+static inline bool kv_canonical(const struct kv_consumer *c, uint64_t va)
 {
-	uint64_t top = va >> 47;
+	unsigned int shift = c->cfg.arch == KV_ARCH_ARM64 ? 48 : 47;
+	uint64_t top = va >> shift;
 
-	return top == 0 || top == 0x1ffff;
+	return top == 0 || top == (~0ull >> shift);
 }
 
 /* [va, va + len) is canonical, does not wrap and stays in one half. */
-static inline bool kv_canonical_range(uint64_t va, uint64_t len)
+static inline bool kv_canonical_range(const struct kv_consumer *c, uint64_t va, uint64_t len)
 {
 	uint64_t last = va + len - 1;
 
-	if (!kv_canonical(va))
+	if (!kv_canonical(c, va))
 		return false;
 	if (len == 0)
 		return true;
-	return last >= va && kv_canonical(last) && (last >> 47) == (va >> 47);
+	return last >= va && kv_canonical(c, last) && (last >> 63) == (va >> 63);
+}
+
+/* arm64 TBI: the address with its tag byte replaced by bit 55's sign. */
+static inline uint64_t kv_untag(uint64_t va)
+{
+	return (uint64_t)((int64_t)(va << 8) >> 8);
 }
 
 #endif /* PARAVIRT_CONSUMER_INTERNAL_H */

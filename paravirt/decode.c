@@ -50,9 +50,9 @@ static const uint16_t kind_needs[KV_EV_KIND_MAX + 1] = {
 };
 
 /* Object pointers: canonical and never in page 0 (NULL, ZERO_SIZE_PTR). */
-static bool object_addr_ok(uint64_t va, uint64_t len)
+static bool object_addr_ok(const struct kv_consumer *c, uint64_t va, uint64_t len)
 {
-	return va >= KV_PAGE_SIZE && kv_canonical_range(va, len);
+	return va >= KV_PAGE_SIZE && kv_canonical_range(c, va, len);
 }
 
 static bool printable(const char *s, uint32_t n)
@@ -78,7 +78,7 @@ static enum kv_reject check_sizes(const struct kv_consumer *c, const struct kv_r
 {
 	if (r->size_req == 0 || r->size_req > r->size_alloc || r->size_alloc > c->cfg.mem.ram_size)
 		return KV_REJ_SIZE;
-	if (!object_addr_ok(r->addr, r->size_alloc))
+	if (!object_addr_ok(c, r->addr, r->size_alloc))
 		return KV_REJ_ADDR;
 	out->size_req = r->size_req;
 	out->size_alloc = r->size_alloc;
@@ -98,7 +98,7 @@ static enum kv_reject check_page(const struct kv_consumer *c, const struct kv_re
 	gpa = r->pfn << KV_PAGE_SHIFT;
 	if (!c->cfg.mem.ptr(c->cfg.mem.ctx, gpa, bytes))
 		return KV_REJ_PFN;
-	if (r->addr != c->layout.direct_map_base + gpa || !object_addr_ok(r->addr, bytes))
+	if (r->addr != c->layout.direct_map_base + gpa || !object_addr_ok(c, r->addr, bytes))
 		return KV_REJ_PAGE_ADDR;
 	out->pfn = r->pfn;
 	out->order = r->order;
@@ -138,9 +138,9 @@ static enum kv_reject check_payload(const struct kv_consumer *c, const struct kv
 {
 	enum kv_reject why = KV_REJ_COUNT;
 
-	if ((needs & N_ADDR) && !object_addr_ok(r->addr, 1))
+	if ((needs & N_ADDR) && !object_addr_ok(c, r->addr, 1))
 		return KV_REJ_ADDR;
-	if ((needs & N_OLD) && !object_addr_ok(r->old_addr, 1))
+	if ((needs & N_OLD) && !object_addr_ok(c, r->old_addr, 1))
 		return KV_REJ_ADDR;
 	if (needs & N_SIZES)
 		why = check_sizes(c, r, out);
@@ -151,7 +151,7 @@ static enum kv_reject check_payload(const struct kv_consumer *c, const struct kv
 	else if (needs & N_MODSIZE) {
 		if (r->size_req == 0 || r->size_req > c->cfg.mem.ram_size)
 			return KV_REJ_SIZE;
-		if (!object_addr_ok(r->addr, r->size_req))
+		if (!object_addr_ok(c, r->addr, r->size_req))
 			return KV_REJ_ADDR;
 		out->size_req = out->size_alloc = r->size_req;
 	}
@@ -168,8 +168,8 @@ static enum kv_reject check_payload(const struct kv_consumer *c, const struct kv
 	return KV_REJ_COUNT;
 }
 
-static enum kv_reject check_tail(const struct kv_rec *r, const uint8_t *rec, uint16_t needs,
-				 struct shadow_event *out)
+static enum kv_reject check_tail(const struct kv_consumer *c, const struct kv_rec *r,
+				 const uint8_t *rec, uint16_t needs, struct shadow_event *out)
 {
 	const uint8_t *frames = rec + KV_REC_HDR_SIZE;
 	const char *name = (const char *)frames + r->nr_frames * 8u;
@@ -178,7 +178,7 @@ static enum kv_reject check_tail(const struct kv_rec *r, const uint8_t *rec, uin
 		uint64_t f;
 
 		memcpy(&f, frames + i * 8u, sizeof(f));
-		if (!kv_canonical(f))
+		if (!kv_canonical(c, f))
 			return KV_REJ_FRAMES;
 		out->frames[i] = f;
 	}
@@ -192,14 +192,35 @@ static enum kv_reject check_tail(const struct kv_rec *r, const uint8_t *rec, uin
 	return KV_REJ_COUNT;
 }
 
+/*
+ * arm64 (ABI 1.2): addresses may carry a TBI tag. The checks below see the
+ * untagged address; *tag is addr's tag, or -1 when its top byte is just
+ * bit 55's sign (no tag: a match-all pointer). x86 addresses stay as sent,
+ * so a tagged one fails the canonical check.
+ */
+static void untag_addresses(const struct kv_consumer *c, struct kv_rec *r, int *tag)
+{
+	uint64_t addr = kv_untag(r->addr);
+
+	*tag = -1;
+	if (c->cfg.arch != KV_ARCH_ARM64)
+		return;
+	if (addr != r->addr)
+		*tag = (int)(r->addr >> 56);
+	r->addr = addr;
+	r->old_addr = kv_untag(r->old_addr);
+}
+
 enum kv_reject kv_decode_record(const struct kv_consumer *c, const uint8_t *rec, uint32_t len,
 				uint32_t ring_cpu, struct shadow_event *out)
 {
 	struct kv_rec r;
 	enum kv_reject why;
 	uint16_t needs;
+	int tag;
 
 	memcpy(&r, rec, sizeof(r));
+	untag_addresses(c, &r, &tag);
 	if (r.kind == 0 || r.kind > KV_EV_KIND_MAX)
 		return KV_REJ_KIND;
 	if (r.nr_frames > KV_REC_MAX_FRAMES)
@@ -215,9 +236,13 @@ enum kv_reject kv_decode_record(const struct kv_consumer *c, const uint8_t *rec,
 	needs = kind_needs[r.kind];
 	why = check_payload(c, &r, needs, out);
 	if (why == KV_REJ_COUNT)
-		why = check_tail(&r, rec, needs, out);
+		why = check_tail(c, &r, rec, needs, out);
 	if (why != KV_REJ_COUNT)
 		return why;
+	if (tag >= 0) {
+		out->ptr_tagged = true;
+		out->ptr_tag = (uint8_t)tag;
+	}
 	out->kind = (enum shadow_event_kind)r.kind;
 	out->seq = r.seq;
 	out->time = r.tsc;

@@ -29,7 +29,7 @@ typedef uint64_t kv_u64;
 
 /* ABI version: major << 16 | minor. The host accepts blocks of its major only. */
 #define KV_ABI_MAJOR   1u
-#define KV_ABI_MINOR   1u
+#define KV_ABI_MINOR   2u
 #define KV_ABI_VERSION ((KV_ABI_MAJOR << 16) | KV_ABI_MINOR)
 
 /* ---- discovery ---------------------------------------------------------- */
@@ -56,7 +56,8 @@ typedef uint64_t kv_u64;
  * Tag-based mode: the host keeps memory tags (16-byte granules) and a stack
  * ring instead of a shadow with quarantine. Nothing changes in the events;
  * a guest uses it to know which bugs can be found (bug types and granule as
- * Linux's tag modes) and, where its pointers carry tags, to send them.
+ * Linux's tag modes) and, where its pointers carry tags (arm64 TBI, from
+ * ABI 1.2), to send them in record addresses: they become the memory tags.
  */
 #define KV_FEAT_TAGS (1u << 2)
 

@@ -3,8 +3,9 @@
  * A decoded, validated allocator event: the contract between paravirt/
  * (which reads untrusted guest rings, validates and decodes) and shadow/
  * (which applies events to the sanitizer state). shadow/ may assume every
- * field was range-checked by paravirt/: addresses are canonical guest
- * virtual addresses whose [addr, addr + size) does not wrap, sizes and
+ * field was range-checked by paravirt/: addresses are canonical, untagged
+ * guest virtual addresses whose [addr, addr + size) does not wrap (an arm64
+ * pointer's TBI tag is in ptr_tag), sizes and
  * orders are within the ABI's limits, names are NUL-terminated, and
  * nr_frames <= SHADOW_MAX_FRAMES. It must still not trust that the guest's
  * story is consistent (double frees, frees of unknown objects, overlaps):
@@ -13,6 +14,7 @@
 #ifndef SHADOW_EVENT_H
 #define SHADOW_EVENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SHADOW_MAX_FRAMES 64
@@ -47,6 +49,8 @@ struct shadow_event {
 	char comm[SHADOW_COMM_LEN];
 
 	uint64_t addr;	     /* guest virtual address of the object/first page */
+	bool ptr_tagged;     /* the guest's pointer to addr carried a tag (arm64 TBI) ... */
+	uint8_t ptr_tag;     /* ... this one (any value; tag mode keeps 0x00..0xFD) */
 	uint64_t old_addr;   /* krealloc: the previous object */
 	uint64_t size_req;   /* requested size */
 	uint64_t size_alloc; /* allocated size (>= size_req) */

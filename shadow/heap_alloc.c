@@ -48,7 +48,7 @@ void heap_tag_object(struct sanitizer *s, uint64_t start, uint64_t req, uint64_t
 static uint8_t tag_alloc(struct sanitizer *s, const struct shadow_event *ev, uint64_t start,
 			 uint64_t req, uint64_t alloc)
 {
-	uint8_t tag = tag_get(ev->addr);
+	uint8_t tag = ev->ptr_tagged ? ev->ptr_tag : TAG_MATCH_ALL;
 
 	if (s->cfg.untagged_pointers || tag >= TAG_INVALID)
 		tag = tag_random(&s->tags);

@@ -5,6 +5,14 @@
  */
 #include "shadow/heap_internal.h"
 
+/* Allocated pages: the guest's pointer tag where it sent one, else a random tag. */
+static uint8_t page_tag(struct sanitizer *s, const struct shadow_event *ev)
+{
+	if (!s->cfg.untagged_pointers && ev->ptr_tagged && ev->ptr_tag < TAG_INVALID)
+		return ev->ptr_tag;
+	return tag_random(&s->tags);
+}
+
 /*
  * A page free of pages a page free already freed, with no allocation since:
  * Linux reports it as a double-free at the page address (mempool's
@@ -53,7 +61,7 @@ static int pages(struct sanitizer *s, const struct shadow_event *ev, uint64_t ad
 		     : shadow_unpoison(&s->shadow, gpa, len);
 	/* tag mode: free pages are TAG_INVALID, allocated ones a new tag (kasan_unpoison_pages) */
 	if (ok && s->cfg.mode == SANITIZER_TAGS)
-		ok = tag_map_set(&s->tags, gpa, len, is_free ? TAG_INVALID : tag_random(&s->tags));
+		ok = tag_map_set(&s->tags, gpa, len, is_free ? TAG_INVALID : page_tag(s, ev));
 	if (!ok) {
 		s->st.bad_ranges++;
 		return 0;

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "shadow/report.h"
+#include "shadow/tags.h"
 
-#define FRAME_LEN    512 /* KSYM_SYMBOL_LEN-sized */
-#define EQ_LINE	     "==================================================================\n"
-#define TAG_TOP_MASK 0xff00000000000000ull
+#define FRAME_LEN 512 /* KSYM_SYMBOL_LEN-sized */
+#define EQ_LINE	  "==================================================================\n"
 
 /* snprintf-style sink: counts what it needs even when buf is full. */
 struct out {
@@ -63,8 +63,8 @@ void report_frame_str(report_symbolize_fn sym, void *sym_ctx, uint64_t addr, cha
 
 static uint64_t untag(const struct report_info *r, uint64_t addr)
 {
-	/* kasan_reset_tag: kernel pointers carry 0xff in the top byte */
-	return r->tags ? (addr | TAG_TOP_MASK) : addr;
+	/* kasan_reset_tag: 0xff on kernel pointers; bit 55's sign in general (TBI) */
+	return r->tags ? tag_reset(addr) : addr;
 }
 
 static bool printable(const struct report_track *t)

@@ -203,6 +203,8 @@ void report_event_bug(struct sanitizer *s, const struct shadow_event *ev, enum r
 	if (s->cfg.mode == SANITIZER_TAGS) {
 		uint64_t gpa = 0;
 
+		if (ev->ptr_tagged && gva == ev->addr) /* the pointer as the guest passed it */
+			r.addr = tag_set(gva, ev->ptr_tag);
 		s->ops.virt_to_phys(s->ops.ctx, tag_reset(gva), &gpa);
 		r.first_bad_addr = tag_reset(gva) & ~(uint64_t)(TAG_GRANULE - 1);
 		describe_tags(s, &r, gpa, obj);
@@ -216,6 +218,16 @@ void report_event_bug(struct sanitizer *s, const struct shadow_event *ev, enum r
 static bool find_bad(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t len,
 		     uint64_t *bad_gva, uint64_t *bad_gpa)
 {
+	/*
+	 * Tag mode: a pointer with a tag must match the memory's. One without
+	 * (x86; an arm64 pointer that is match-all or whose register was not
+	 * decoded) is judged as x86 judges every pointer: only unassigned
+	 * (TAG_INVALID) memory faults. Live objects never do, as with Linux's
+	 * match-all tag; freed ones do, which Linux cannot see.
+	 */
+	uint8_t ptr_tag = tag_of_pointer(gva);
+	bool untagged = s->cfg.untagged_pointers || ptr_tag == TAG_MATCH_ALL;
+
 	for (uint64_t off = 0; off < len;) {
 		uint64_t va = gva + off, n = SHADOW_PAGE_SIZE - (va & (SHADOW_PAGE_SIZE - 1)), b;
 
@@ -226,9 +238,8 @@ static bool find_bad(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64_t l
 		if (off && !s->ops.virt_to_phys(s->ops.ctx, xva, &gpa))
 			return false; /* unmapped: the guest faults by itself */
 		if (s->cfg.mode != SANITIZER_TAGS ? shadow_first_bad(&s->shadow, gpa, n, &b)
-		    : s->cfg.untagged_pointers
-			? tag_map_first_invalid(&s->tags, gpa, n, &b)
-			: tag_map_first_mismatch(&s->tags, gpa, n, tag_get(gva), &b)) {
+		    : untagged			  ? tag_map_first_invalid(&s->tags, gpa, n, &b)
+			       : tag_map_first_mismatch(&s->tags, gpa, n, ptr_tag, &b)) {
 			*bad_gva = va + (b - gpa);
 			*bad_gpa = b;
 			return true;
@@ -254,7 +265,7 @@ static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t b
 	struct object_track t;
 
 	r->tags = true;
-	r->ptr_tag = s->cfg.untagged_pointers ? TAG_MATCH_ALL : tag_get(r->addr);
+	r->ptr_tag = s->cfg.untagged_pointers ? TAG_MATCH_ALL : tag_of_pointer(r->addr);
 	if (!tag_map_get(&s->tags, bad_gpa, &r->mem_tag))
 		r->mem_tag = TAG_INVALID;
 	if (!o)

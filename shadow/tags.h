@@ -41,10 +41,19 @@ static inline uint64_t tag_set(uint64_t ptr, uint8_t tag)
 	return (ptr & ~(0xFFull << TAG_SHIFT)) | (uint64_t)tag << TAG_SHIFT;
 }
 
-/* Kernel pointers are canonical with a 0xFF top byte. */
+/*
+ * The untagged pointer, as TBI reads it: bit 55 copied into the top byte
+ * (0xFF for kernel pointers, so it is also the match-all form of those).
+ */
 static inline uint64_t tag_reset(uint64_t ptr)
 {
-	return tag_set(ptr, 0xFF);
+	return (uint64_t)((int64_t)(ptr << 8) >> 8);
+}
+
+/* A pointer whose top byte is bit 55's sign carries no tag: match-all. */
+static inline uint8_t tag_of_pointer(uint64_t ptr)
+{
+	return tag_reset(ptr) == ptr ? TAG_MATCH_ALL : tag_get(ptr);
 }
 
 struct tag_map {

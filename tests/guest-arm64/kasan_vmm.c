@@ -26,7 +26,7 @@ struct cpu_area {
 
 bool kv_present;
 static u64 kv_base;
-static u32 kv_features, kv_mode, kv_shift_min, kv_shift_max;
+static u32 kv_features, kv_mode, kv_shift_min, kv_shift_max, kv_host_minor;
 static u64 kv_seq __attribute__((aligned(8))) = KV_SEQ_FIRST;
 static struct kv_task test_task = {.pid = 1, .comm = "kasan_test"};
 static struct cpu_area cpu0 = {.current_task = &test_task};
@@ -126,6 +126,7 @@ void kv_init(const struct fdt_info *fdt)
 		return;
 	}
 	kv_features = fdt->kv_features;
+	kv_host_minor = fdt->kv_abi & 0xffff;
 	kv_mode = kv_cfg_mode(fdt->kv_mode);
 	kv_shift_min = kv_cfg_ring_shift_min(fdt->kv_rings);
 	kv_shift_max = kv_cfg_ring_shift_max(fdt->kv_rings);
@@ -152,6 +153,12 @@ void kv_init(const struct fdt_info *fdt)
 bool kv_tag_mode(void)
 {
 	return kv_present && (kv_features & KV_FEAT_TAGS);
+}
+
+/* ABI 1.2 hosts take tagged record addresses (TBI): the tag becomes the memory's. */
+bool kv_pointer_tags(void)
+{
+	return kv_tag_mode() && kv_host_minor >= 2;
 }
 
 /* Return addresses by frame records {x29, x30}, innermost first, within the stack. */
@@ -209,8 +216,8 @@ static void kv_fill(struct kv_rec *rec, u32 kind, const struct kv_ev *ev)
 	rec->pid = t->pid;
 	rec->cpu = 0;
 	rec->tsc = read_counter();
-	/* ABI 1.1: record addresses carry no tag (the host refuses them: addr) */
-	rec->addr = (u64)reset_tag((const void *)ev->addr);
+	/* a 1.1 host refuses tagged addresses (addr) and picks memory tags itself */
+	rec->addr = kv_pointer_tags() ? ev->addr : (u64)reset_tag((const void *)ev->addr);
 	rec->old_addr = 0;
 	rec->size_req = ev->size_req;
 	rec->size_alloc = ev->size_alloc;

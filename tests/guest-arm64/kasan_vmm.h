@@ -25,6 +25,7 @@ extern bool kv_present; /* registered and the ring is set up */
 void kv_init(const struct fdt_info *fdt);
 /* Whether the host runs tag-based mode (KV_FEAT_TAGS). */
 bool kv_tag_mode(void);
+bool kv_pointer_tags(void);
 /* One event; fp is the allocator entry's frame: the stack starts at its caller. */
 void kv_emit(u32 kind, u64 fp, const struct kv_ev *ev);
 /* Drain, print the ring counters. */

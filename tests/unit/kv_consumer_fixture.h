@@ -56,7 +56,7 @@ static inline uint64_t clock_ns(void *ctx)
 	return ((struct fix *)ctx)->now;
 }
 
-static inline struct fix *fix_new(uint32_t mode, uint32_t max_cpus)
+static inline struct fix *fix_new_arch(uint32_t mode, uint32_t max_cpus, enum kv_arch arch)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	struct kv_consumer_config cfg = {
@@ -70,6 +70,7 @@ static inline struct fix *fix_new(uint32_t mode, uint32_t max_cpus)
 	    .mode = mode,
 	    .max_cpus = max_cpus,
 	    .gap_timeout_ns = 1000,
+	    .arch = arch,
 	};
 
 	f->g.ram = calloc(1, RAM_SIZE);
@@ -78,6 +79,11 @@ static inline struct fix *fix_new(uint32_t mode, uint32_t max_cpus)
 	f->c = kv_consumer_new(&cfg);
 	assert_non_null(f->c);
 	return f;
+}
+
+static inline struct fix *fix_new(uint32_t mode, uint32_t max_cpus)
+{
+	return fix_new_arch(mode, max_cpus, KV_ARCH_X86_64);
 }
 
 static inline void fix_free(struct fix *f)
@@ -94,9 +100,10 @@ static inline int32_t ring(struct fix *f, uint32_t pfn)
 }
 
 /* Registered guest with `nrings` rings of 1 << shift bytes. */
-static inline struct fix *fix_ready(uint32_t mode, uint32_t nrings, uint32_t shift)
+static inline struct fix *fix_ready_arch(uint32_t mode, uint32_t nrings, uint32_t shift,
+					 enum kv_arch arch)
 {
-	struct fix *f = fix_new(mode, 4);
+	struct fix *f = fix_new_arch(mode, 4, arch);
 
 	fg_register_block(&f->g, 4);
 	assert_int_equal(ring(f, FG_REG_PFN), KV_ST_OK);
@@ -105,6 +112,11 @@ static inline struct fix *fix_ready(uint32_t mode, uint32_t nrings, uint32_t shi
 		assert_int_equal(ring(f, FG_SETUP_PFN(i)), KV_ST_OK);
 	}
 	return f;
+}
+
+static inline struct fix *fix_ready(uint32_t mode, uint32_t nrings, uint32_t shift)
+{
+	return fix_ready_arch(mode, nrings, shift, KV_ARCH_X86_64);
 }
 
 static inline uint64_t rejects(struct fix *f, enum kv_reject r)

@@ -251,7 +251,7 @@ static void test_dtc_accepts(void **state)
 	    "compatible = \"ns16550a\";",
 	    "kasan-vmm@9000000 {",
 	    "compatible = \"kasan-vmm,paravirt\";",
-	    "kasan-vmm,abi-version = <0x10001>;",
+	    "kasan-vmm,abi-version = <0x10002>;",
 	    "bootargs = \"console=ttyS0 earlycon kasan_vmm=on\";",
 	    "stdout-path = \"/serial@9001000\";",
 	};

@@ -122,15 +122,21 @@ static void guest_registers(struct fix *f)
 	assert_int_equal(r->hdr.status, KV_ST_OK);
 }
 
-static void guest_event(struct fix *f, uint16_t kind, uint64_t size)
+/* An event about the object at OBJ, through a pointer with TBI tag `tag` (0xff: none). */
+static void guest_event_tagged(struct fix *f, uint16_t kind, uint64_t size, uint8_t tag)
 {
 	struct kv_rec r = fg_rec(kind, 0, ++f->seq);
 
-	r.addr = FG_DIRECT_MAP + OBJ;
+	r.addr = ((FG_DIRECT_MAP + OBJ) & ~(0xffull << 56)) | (uint64_t)tag << 56;
 	r.size_req = size;
 	r.size_alloc = size ? 8192 : 0;
 	assert_true(fg_emit(&f->g.rings[0], r, NULL, NULL));
 	a64_san_doorbell(f->s, &f->cpu, KV_DB_DRAIN);
+}
+
+static void guest_event(struct fix *f, uint16_t kind, uint64_t size)
+{
+	guest_event_tagged(f, kind, size, 0xff);
 }
 
 static char *read_log(const char *path)
@@ -220,11 +226,12 @@ static void test_events_judge_report(void **state)
 }
 
 /*
- * Tag mode: the guest's pointer carries a TBI tag (0xf3) that ABI 1.1 cannot
- * tell the host about; the judgement treats it as match-all, and the report
- * names the access with the tag its "Pointer tag" line gives.
+ * Tag mode (ABI 1.2): the tag in the guest's pointer at allocation becomes
+ * the memory tag; an access is judged with the tag of the pointer it used,
+ * even where the shadow is not poisoned (a live object); an unknown or
+ * untagged pointer is match-all, and the report says so.
  */
-static void test_tag_mode_names_match_all(void **state)
+static void test_tag_mode_pointer_tags(void **state)
 {
 	struct fix *f = setup_mode(SAN_FAULT_REPORT, SAN_TAGS);
 	uint64_t va = (FG_DIRECT_MAP + OBJ + 16) & ~(0xffull << 56);
@@ -232,13 +239,26 @@ static void test_tag_mode_names_match_all(void **state)
 
 	(void)state;
 	guest_registers(f);
-	guest_event(f, KV_EV_KMALLOC_LARGE, 100);
-	guest_event(f, KV_EV_KFREE_LARGE, 0);
+	guest_event_tagged(f, KV_EV_KMALLOC_LARGE, 100, 0xf3);
+	assert_false(a64_san_judge(f->s, &f->cpu, BASE + OBJ + 16, va | 0xf3ull << 56, 8, false));
+	assert_false(a64_san_judge(f->s, &f->cpu, BASE + OBJ + 16, va | 0xffull << 56, 8, true));
+	assert_int_equal(read_log(f->log)[0], '\0');
+	assert_true(a64_san_judge(f->s, &f->cpu, BASE + OBJ + 16, va | 0xf4ull << 56, 8, true));
+	log = read_log(f->log);
+	assert_non_null(strstr(log, "BUG: KASAN: invalid-access"));
+	assert_non_null(strstr(log, "Write of size 8 at addr f4ff888000200010 by task vcpu0"));
+	assert_non_null(strstr(log, "Pointer tag: [f4], memory tag: [f3]"));
+
+	guest_event_tagged(f, KV_EV_KFREE_LARGE, 0, 0xf3);
 	assert_true(a64_san_judge(f->s, &f->cpu, BASE + OBJ + 16, va | 0xf3ull << 56, 8, false));
 	log = read_log(f->log);
-	assert_non_null(strstr(log, "Read of size 8 at addr ffff888000200010 by task vcpu0"));
+	assert_non_null(strstr(log, "Read of size 8 at addr f3ff888000200010 by task vcpu0"));
+	assert_non_null(strstr(log, "Pointer tag: [f3], memory tag: [fe]"));
+	/* the address unknown (not decoded): named by the linear map, match-all */
+	assert_true(a64_san_judge(f->s, &f->cpu, BASE + OBJ + 32, 0, 8, false));
+	log = read_log(f->log);
+	assert_non_null(strstr(log, "Read of size 8 at addr ffff888000200020 by task vcpu0"));
 	assert_non_null(strstr(log, "Pointer tag: [ff], memory tag: [fe]"));
-	assert_null(strstr(log, "f3ff888000200010"));
 	teardown(f);
 }
 
@@ -286,7 +306,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fdt_node_values),
 	    cmocka_unit_test(test_events_judge_report),
-	    cmocka_unit_test(test_tag_mode_names_match_all),
+	    cmocka_unit_test(test_tag_mode_pointer_tags),
 	    cmocka_unit_test(test_fault_panic_stops),
 	    cmocka_unit_test(test_mte_import),
 	};

@@ -16,55 +16,12 @@
 #include "shadow/sanitizer.h"
 #include "shadow/tags.h"
 
-#define RAM   (1u << 20)
 #define DMAP  0xffff888000000000ull
 #define CACHE 3
 #define OBJ   (DMAP + 0x10000) /* 16-byte aligned, as tag-mode slabs are */
 
-static struct fake {
-	uint8_t ram[RAM];
-	unsigned int nreports;
-	struct report_info last;
-	uint32_t last_alloc_pid, last_free_pid;
-	char text[16384];
-} f;
-
-static bool v2p(void *ctx, uint64_t gva, uint64_t *gpa)
-{
-	(void)ctx;
-	if (gva < DMAP || gva - DMAP >= RAM)
-		return false;
-	*gpa = gva - DMAP;
-	return true;
-}
-
-static bool rd(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	(void)ctx;
-	if (gpa >= RAM || len > RAM - gpa)
-		return false;
-	memcpy(buf, f.ram + gpa, len);
-	return true;
-}
-
-static bool wr(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-	(void)ctx;
-	if (gpa >= RAM || len > RAM - gpa)
-		return false;
-	memcpy(f.ram + gpa, buf, len);
-	return true;
-}
-
-static void sink(void *ctx, const struct report_info *r)
-{
-	(void)ctx;
-	f.nreports++;
-	f.last = *r;
-	f.last_alloc_pid = r->alloc.present ? r->alloc.pid : 0;
-	f.last_free_pid = r->free.present ? r->free.pid : 0;
-	report_format(r, NULL, NULL, f.text, sizeof(f.text));
-}
+#define TAG_FAKE_VBASE DMAP
+#include "tests/unit/tag_fake.h"
 
 static struct sanitizer *make(enum sanitizer_tag_fault fault)
 {

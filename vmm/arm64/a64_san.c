@@ -221,11 +221,11 @@ static int create_shadow(struct a64_san *s)
 	    .nr_ram = 1,
 	    .mode = cli->mode == SAN_TAGS ? SANITIZER_TAGS : SANITIZER_GENERIC,
 	    /*
-	     * ABI 1.1 events carry no pointer tags (tagged addresses are refused),
-	     * so the host picks the memory tags and cannot compare a guest
-	     * pointer's TBI tag with them: match-all, as on x86, until they can.
+	     * ABI 1.2: events carry the guest's TBI pointer tags, which become
+	     * the memory tags, and an access is judged with the tag of the
+	     * pointer in its base register.
 	     */
-	    .untagged_pointers = true,
+	    .untagged_pointers = false,
 	    .multi_shot = cli->multi_shot,
 	    .write_patterns = !s->async, /* only safe when events apply at the doorbell */
 	    .hardware_name = "kasan-vmm (arm64)",
@@ -253,6 +253,7 @@ static int create_consumer(struct a64_san *s)
 	    .log = san_log_line,
 	    .mode = modes[cli->events % 3],
 	    .max_cpus = s->cfg.nr_cpus,
+	    .arch = KV_ARCH_ARM64,
 	    .features =
 		KV_FEAT_EVENTS | KV_FEAT_STACKS | (cli->mode == SAN_TAGS ? KV_FEAT_TAGS : 0),
 	};
@@ -383,6 +384,21 @@ static bool range_poisoned(struct a64_san *s, uint64_t ipa, uint32_t len)
 	return false;
 }
 
+/*
+ * Tag mode: an access through a tagged pointer is checked on every trapped
+ * page, poisoned or not, as its tag may not be the memory's (a live
+ * neighbour, a stale pointer to a reused slot).
+ */
+static bool tag_checked(struct a64_san *s, uint64_t va)
+{
+	return s->cfg.cli->mode == SAN_TAGS && va && tag_of_pointer(va) != TAG_MATCH_ALL;
+}
+
+bool a64_san_checks_tags(struct a64_san *s)
+{
+	return s->cfg.cli->mode == SAN_TAGS;
+}
+
 bool a64_san_poisoned(struct a64_san *s, uint64_t ipa, uint32_t len)
 {
 	return range_poisoned(s, ipa, len);
@@ -421,22 +437,17 @@ bool a64_san_judge(struct a64_san *s, const struct a64_san_cpu *c, uint64_t ipa,
 		return false;
 	/* Drain before judging: the shadow must include every event the guest made. */
 	kv_consumer_flush(s->consumer);
-	if (!range_poisoned(s, ipa, len))
+	if (!range_poisoned(s, ipa, len) && !tag_checked(s, va))
 		return false;
 	sa.nr_frames = unwind(s, c, frames);
 	if (sa.nr_frames > 1 && exempt_contains(s->exempt, frames[1]))
 		return false;
 	current_task(s, c, &sa);
-	if (!va) /* unknown: name it by the direct map, with the match-all tag */
-		va = s->have_layout && s->layout.direct_map_base ? s->layout.direct_map_base + ipa
-								 : ipa;
-	/*
-	 * Tag mode judges the pointer as match-all (ABI 1.1 events carry no
-	 * tags; the report says "Pointer tag: [ff]"), so the access is named
-	 * with that tag too, not with the TBI tag the guest's pointer had.
-	 */
-	if (s->cfg.cli->mode == SAN_TAGS)
-		va = tag_reset(va);
+	if (!va) /* unknown: name it by the direct map */
+		va = s->have_layout ? s->layout.direct_map_base + ipa : ipa;
+	/* A pointer without a tag (top byte = bit 55's sign) is match-all: say so. */
+	if (s->cfg.cli->mode == SAN_TAGS && tag_of_pointer(va) == TAG_MATCH_ALL)
+		va = tag_set(va, TAG_MATCH_ALL);
 	return sanitizer_check_access(s->shadow, ipa, va, len, write, &sa);
 }
 

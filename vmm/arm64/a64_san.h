@@ -58,6 +58,8 @@ void a64_san_doorbell(struct a64_san *s, const struct a64_san_cpu *c, uint32_t v
 bool a64_san_judge(struct a64_san *s, const struct a64_san_cpu *c, uint64_t ipa, uint64_t va,
 		   uint32_t len, bool write);
 
+/* Tag mode: tagged accesses are judged on every trapped page, poisoned or not. */
+bool a64_san_checks_tags(struct a64_san *s);
 /* Any shadow byte of [ipa, ipa + len) poisoned (the page should stay armed)? */
 bool a64_san_poisoned(struct a64_san *s, uint64_t ipa, uint32_t len);
 

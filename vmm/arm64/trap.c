@@ -41,7 +41,9 @@ static void judge(struct arm64_vcpu *v, uint64_t ipa, uint64_t va, unsigned int 
 	if (!vm->san)
 		return;
 	a64_san_flush(vm->san); /* drain before judging */
-	if (!a64_san_poisoned(vm->san, ipa, len) || arm64_san_cpu(v, &c))
+	if (!a64_san_poisoned(vm->san, ipa, len) && !a64_san_checks_tags(vm->san))
+		return;
+	if (arm64_san_cpu(v, &c))
 		return;
 	if (!va && a64_trap_insn_va(&arm64_nisv_ops, v, &res, &va))
 		va = 0;
