@@ -34,6 +34,8 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "kasan_vmm_param.h"
+
 #ifndef MODULE
 #include <linux/reboot.h>
 #include <asm/io.h>
@@ -51,20 +53,7 @@ static const size_t kvb_sizes[] = { 8,	 16,  24,  32,	 48,   64,   96,
 				    128, 192, 256, 512, 1024, 2048, 4096 };
 static const unsigned int kvb_orders[] = { 0, 0, 1, 2 };
 
-#ifdef MODULE
-static char *kasan_vmm_bench = "alloc";
-#else
-static char *kasan_vmm_bench = "none";
-
-static int __init kvb_setup(char *arg)
-{
-	kasan_vmm_bench = arg;
-	return 1;
-}
-__setup("kasan_vmm_bench=", kvb_setup);
-#endif
-module_param(kasan_vmm_bench, charp, 0444);
-MODULE_PARM_DESC(kasan_vmm_bench, "workload: none, alloc or alloc:ROUNDS");
+KV_STRING_PARAM(kasan_vmm_bench, "alloc", "none", "workload: none, alloc or alloc:ROUNDS");
 
 #define KVB_CONTINUE ",continue"
 

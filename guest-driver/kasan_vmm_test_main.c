@@ -12,6 +12,7 @@
 #include <linux/moduleparam.h>
 #include <linux/string.h>
 
+#include "kasan_vmm_param.h"
 #include "kasan_vmm_test.h"
 #ifndef MODULE
 #include <linux/minmax.h>
@@ -20,20 +21,8 @@
 #include "kasan_vmm.h"
 #endif
 
-#ifdef MODULE
-static char *kasan_test = "all";
-#else
-static char *kasan_test = "none";
-
-static int __init kvt_setup(char *arg)
-{
-	kasan_test = arg;
-	return 1;
-}
-__setup("kasan_test=", kvt_setup);
-#endif
-module_param(kasan_test, charp, 0444);
-MODULE_PARM_DESC(kasan_test, "cases to run: all, none, or a comma-separated list of names");
+KV_STRING_PARAM(kasan_test, "all", "none",
+		"cases to run: all, none, or a comma-separated list of names");
 
 static const char *const kvt_access_names[] = { "Read", "Write", "Free" };
 

@@ -73,34 +73,38 @@ def matrix_verdicts(path):
     return out
 
 
+def case_entry(name, cases, absent, skipped):
+    """A KTAP case's cell when the run or the case is missing or skipped, else
+    (None, (status, why)) for the caller to judge."""
+    if cases is None:
+        return ("n/a", "no run"), None
+    if name not in cases:
+        return ("none", absent), None
+    status, why = cases[name]
+    if status == "skip":
+        return (skipped, "skipped: " + why), None
+    return None, (status, why)
+
+
 def vmm_cell(name, runner, verdicts):
     """(category, text) of kasan-vmm's result for one case on the plain kernel."""
-    if runner is None:
-        return "n/a", "no run"
-    if name not in runner:
-        return "none", "no scenario"
-    status, why = runner[name]
-    if status == "skip":
-        return "notrun", "skipped: " + why
+    cell, entry = case_entry(name, runner, "no scenario", "notrun")
+    if cell:
+        return cell
     if name in verdicts:
         expected, verdict = verdicts[name]
         if verdict == "detected":
             return "ok", "no report (as expected)" if expected == "none" else "detected"
         return "missed", verdict.replace("MISSED: ", "missed: ")
-    if status == "not ok":
+    if entry[0] == "not ok":
         return "notrun", "case failed before its access"
     return "notrun", "no expectation printed"
 
 
 def kunit_cell(name, kunit):
-    if kunit is None:
-        return "n/a", "no run"
-    if name not in kunit:
-        return "none", "not in 6.1's suite"
-    status, why = kunit[name]
-    if status == "skip":
-        return "skip", "skipped: " + why
-    return status, status
+    """(category, text) of in-guest KASAN's KUnit result for one case."""
+    cell, entry = case_entry(name, kunit, "not in 6.1's suite", "skip")
+    return cell or (entry[0], entry[0])
 
 
 def main():

@@ -4,13 +4,8 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
-if [ -e /sys/module/kvm_pvm ]; then
-	host="kvm_pvm (software nested hypervisor: guest CPL0 code emulated by KVM)"
-elif grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	host="hardware virtualization ($(grep -owE 'vmx|svm' /proc/cpuinfo | head -1))"
-else
-	host="unknown (no kvm_pvm, no vmx/svm flag)"
-fi
+# shellcheck source=tests/bench/host_kind.sh
+. tests/bench/host_kind.sh
 echo "== make bench: host $host, $(nproc) cores, $(uname -r)"
 
 rc=0
