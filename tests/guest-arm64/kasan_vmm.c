@@ -131,9 +131,10 @@ void kv_init(const struct fdt_info *fdt)
 	kv_shift_min = kv_cfg_ring_shift_min(fdt->kv_rings);
 	kv_shift_max = kv_cfg_ring_shift_max(fdt->kv_rings);
 	st = kv_register();
+	/* the host's version, from its node */
 	printf("testguest: kasan-vmm ABI %u.%u, mode %s, doorbell 0x%lx, features 0x%x, register "
 	       "%d\n",
-	       KV_ABI_MAJOR, KV_ABI_MINOR, mode_name(kv_mode), kv_base, kv_features, st);
+	       fdt->kv_abi >> 16, kv_host_minor, mode_name(kv_mode), kv_base, kv_features, st);
 	if (st != KV_ST_OK)
 		return;
 	if (ring_shift() < KV_RING_SHIFT_MIN || ring_shift() < kv_shift_min) {
