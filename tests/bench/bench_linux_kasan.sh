@@ -30,10 +30,13 @@
 #   BENCH_LINUX_TIMEOUT        seconds per plain-kernel boot (default 1800)
 #   BENCH_LINUX_KASAN_TIMEOUT  seconds per KASAN-kernel boot (default 10800)
 #   BENCH_LINUX_VMM            kasan-vmm binary (default build/kasan-vmm)
+#   BENCH_LINUX_ONLY           all (default), plain or kasan: boot only that kernel (the
+#                              KASAN kernel's boot alone takes an hour or more on kvm_pvm)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 VMM=${BENCH_LINUX_VMM:-build/kasan-vmm}
+ONLY=${BENCH_LINUX_ONLY:-all}
 ROUNDS=${BENCH_LINUX_ROUNDS:-40}
 REPEAT=${BENCH_LINUX_REPEAT:-1}
 CPUS=${BENCH_LINUX_CPUS:-2}
@@ -53,14 +56,10 @@ for v in ROUNDS REPEAT CPUS MEM TIMEOUT KASAN_TIMEOUT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_LINUX_$v must be a positive integer (got '${!v}')"
 done
 [ -x "$VMM" ] || die "$VMM is not built (make)"
+case $ONLY in all | plain | kasan) ;; *) die "BENCH_LINUX_ONLY must be all, plain or kasan (got '$ONLY')" ;; esac
 
-if [ -e /sys/module/kvm_pvm ]; then
-	host="kvm_pvm (software nested hypervisor: guest CPL0 code emulated by KVM)"
-elif grep -qwE 'vmx|svm' /proc/cpuinfo; then
-	host="hardware virtualization ($(grep -owE 'vmx|svm' /proc/cpuinfo | head -1))"
-else
-	host="unknown (no kvm_pvm, no vmx/svm flag)"
-fi
+# shellcheck source=tests/bench/host_kind.sh
+. tests/bench/host_kind.sh
 say "host $host, $(nproc) cores; guests: $CPUS vCPUs, $MEM MiB; workload alloc:$ROUNDS x $REPEAT"
 case $host in
 kvm_pvm*)
@@ -106,15 +105,16 @@ kernel() { # VARIANT: prints the kernel directory, or nothing
 		tail -15 "$log" | sed 's/^/    /' >&2
 	fi
 }
-plain=$(kernel ci)
-kasan=$(kernel kasan)
+plain='' kasan=''
+[ "$ONLY" = kasan ] || plain=$(kernel ci)
+[ "$ONLY" = plain ] || kasan=$(kernel kasan)
 
 # Copies stdin to FILE and, with the host's seconds since start, to FILE.stamps.
 stamp() {
 	python3 -c '
 import sys, time
 t0 = time.monotonic()
-with open(sys.argv[1], "wb") as raw, open(sys.argv[1] + ".stamps", "wb") as st:
+with open(sys.argv[1], "wb", 0) as raw, open(sys.argv[1] + ".stamps", "wb", 0) as st:
     for line in sys.stdin.buffer:
         raw.write(line)
         st.write(b"%.3f\t" % (time.monotonic() - t0) + line)
@@ -203,7 +203,7 @@ if [ -n "$kasan" ]; then
 		record kasan-off "kasan-$r" "$r"
 	done
 else
-	say "KASAN kernel: not run, it did not build"
+	say "KASAN kernel: not run ($( [ "$ONLY" = plain ] && echo "BENCH_LINUX_ONLY=plain" || echo "it did not build"))"
 fi
 
 # 3. The plain kernel: the workload three ways, then the scenarios under kasan-vmm.
@@ -232,7 +232,7 @@ if [ -n "$plain" ]; then
 		explain "$out/scenarios.txt" "$brc"
 	fi
 else
-	say "plain kernel: not run, it did not build"
+	say "plain kernel: not run ($( [ "$ONLY" = kasan ] && echo "BENCH_LINUX_ONLY=kasan" || echo "it did not build"))"
 fi
 
 # 4. Results.
