@@ -752,8 +752,18 @@ static void test_tag_mode(void **state)
 	struct sanitizer_access a = {.pid = 1};
 
 	(void)state;
+	/* the event carries the address untagged and the pointer's tag beside it (ABI 1.2) */
+	struct shadow_event e = {.kind = SHADOW_EV_SLAB_ALLOC,
+				 .addr = OBJ,
+				 .ptr_tagged = true,
+				 .ptr_tag = 0x2B,
+				 .size_req = 16,
+				 .size_alloc = 32,
+				 .cache_id = CACHE,
+				 .freeptr_offset = 16};
+
 	ev(s, SHADOW_EV_CACHE_CREATE, 0, 32, 0, CACHE, 0);
-	ev(s, SHADOW_EV_SLAB_ALLOC, tagged, 16, 32, CACHE, 0x1);
+	ev_ex(s, &e);
 	assert_false(sanitizer_check_access(s, gpa, tagged, 16, false, &a));
 	/* past the end: the ring finds the allocation first */
 	assert_true(sanitizer_check_access(s, gpa + 16, tagged + 16, 1, false, &a));
@@ -767,7 +777,7 @@ static void test_tag_mode(void **state)
 	assert_true(sanitizer_check_access(s, gpa, tagged ^ (1ull << 56), 8, false, &a));
 	assert_string_equal(g->last.bug_type, "invalid-access");
 	assert_int_equal(g->last.mem_tag, 0x2B);
-	ev(s, SHADOW_EV_SLAB_FREE, tagged, 0, 0, CACHE, 0x2);
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
 	assert_true(sanitizer_check_access(s, gpa, tagged, 8, false, &a));
 	assert_string_equal(g->last.bug_type, "slab-use-after-free");
 	assert_true(g->last.free.present);
