@@ -139,8 +139,8 @@ struct kv_consumer *kv_consumer_new(const struct kv_consumer_config *cfg)
 {
 	struct kv_consumer *c;
 
-	if (!cfg->apply || !cfg->mem.ptr || cfg->max_cpus == 0 || cfg->max_cpus > KV_CPUS_MAX ||
-	    cfg->mode > KV_MODE_ASYMM)
+	if ((!cfg->apply && !cfg->apply_batch) || !cfg->mem.ptr || cfg->max_cpus == 0 ||
+	    cfg->max_cpus > KV_CPUS_MAX || cfg->mode > KV_MODE_ASYMM)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)

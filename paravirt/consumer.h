@@ -37,10 +37,13 @@ struct kv_guest_mem {
 };
 
 typedef void (*kv_apply_fn)(void *ctx, const struct shadow_event *ev);
+/* Several events at once, in order (see apply_batch). */
+typedef void (*kv_apply_batch_fn)(void *ctx, const struct shadow_event *evs, uint32_t n);
 typedef void (*kv_log_fn)(void *ctx, const char *line);
 typedef uint64_t (*kv_clock_fn)(void *ctx);
 
-#define KV_CPUS_MAX 256u
+#define KV_CPUS_MAX    256u
+#define KV_APPLY_BATCH 32u /* events per apply_batch call, at most */
 
 /*
  * The guest's architecture decides two address rules (ABI 1.2):
@@ -59,7 +62,13 @@ enum kv_arch {
 
 struct kv_consumer_config {
 	struct kv_guest_mem mem;
-	kv_apply_fn apply; /* required */
+	kv_apply_fn apply; /* one of apply and apply_batch is required */
+	/*
+	 * Instead of apply: events are handed over KV_APPLY_BATCH at a time (and
+	 * the rest at the end of each drain), so that the receiver can work on
+	 * several together; every drain still applies all it took.
+	 */
+	kv_apply_batch_fn apply_batch;
 	void *apply_ctx;
 	kv_log_fn log; /* NULL: stderr */
 	void *log_ctx;

@@ -52,6 +52,8 @@ struct kv_consumer {
 	uint32_t log_lines;
 	uint64_t log_dropped;  /* suppressed in the current window */
 	struct kv_ring *rings; /* cfg.max_cpus slots */
+	uint32_t nbatch;       /* events waiting in batch (cfg.apply_batch) */
+	struct shadow_event batch[KV_APPLY_BATCH];
 	_Alignas(8) uint8_t recbuf[KV_REC_MAX_SIZE];
 	size_t footprint;
 };

@@ -133,6 +133,13 @@ static void fill_peek(struct kv_consumer *c, struct kv_ring *r)
 		;
 }
 
+static void flush_batch(struct kv_consumer *c)
+{
+	if (c->nbatch)
+		c->cfg.apply_batch(c->cfg.apply_ctx, c->batch, c->nbatch);
+	c->nbatch = 0;
+}
+
 static void apply(struct kv_consumer *c, struct kv_ring *r)
 {
 	r->have_peek = false;
@@ -140,7 +147,13 @@ static void apply(struct kv_consumer *c, struct kv_ring *r)
 		r->peek_dead = false; /* already counted as a reject */
 		return;
 	}
-	c->cfg.apply(c->cfg.apply_ctx, &r->peek);
+	if (c->cfg.apply_batch) {
+		c->batch[c->nbatch++] = r->peek;
+		if (c->nbatch == KV_APPLY_BATCH)
+			flush_batch(c);
+	} else {
+		c->cfg.apply(c->cfg.apply_ctx, &r->peek);
+	}
 	c->stats.applied[r->peek.kind]++;
 	c->stats.applied_total++;
 	r->applied++;
@@ -220,6 +233,7 @@ void kv_drain_locked(struct kv_consumer *c, bool force)
 	/* Bounded: every step consumes a record below a snapshot limit, or stops. */
 	while ((best = lowest(c)) && merge_step(c, best, force))
 		;
+	flush_batch(c); /* the drain applies all it took */
 	for (uint32_t i = 0; i < c->cfg.max_cpus; i++)
 		if (c->rings[i].active)
 			publish_tail(&c->rings[i]);

@@ -55,6 +55,7 @@ static uint32_t leaf_new(struct addr_index *x)
 void addr_leaf_free(struct addr_index *x, uint32_t n)
 {
 	x->leaves[n].next = x->free_leaf;
+	x->leaves[n].count = 0; /* a hint that still names it must not trust its keys */
 	x->free_leaf = n;
 }
 
@@ -90,63 +91,6 @@ static bool room_to_split(const struct addr_index *x)
 
 /* ---- search ---- */
 
-/*
- * All six lines of a node at once (leaves and inner nodes are both six): a
- * search then waits for one memory round trip, not one per line it probes.
- */
-static void prefetch_node(const void *node)
-{
-	const char *p = node;
-
-	_Static_assert(sizeof(struct addr_leaf) == 6 * 64, "a leaf is six cache lines");
-	_Static_assert(sizeof(struct addr_inner) == 6 * 64, "an inner node is six cache lines");
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + 64);
-	__builtin_prefetch(p + 128);
-	__builtin_prefetch(p + 192);
-	__builtin_prefetch(p + 256);
-	__builtin_prefetch(p + 320);
-}
-
-/*
- * Branchless search of a sorted node: each step keeps the half the key is
- * in by a conditional move, so no branch mispredicts and the steps are
- * unrolled (the node sizes are fixed). below: count keys < x, else <= x.
- */
-static inline const uint64_t *step(const uint64_t *b, uint32_t half, uint64_t x, bool below)
-{
-	return (below ? b[half - 1] < x : b[half - 1] <= x) ? b + half : b;
-}
-
-/* Position of the first start >= addr; the unused slots (NONE) are never below. */
-uint32_t addr_leaf_lower(const struct addr_leaf *l, uint64_t addr)
-{
-	const uint64_t *b = l->start;
-
-	_Static_assert(ADDR_LEAF_MAX == 16, "the steps below halve 16 keys");
-	b = step(b, 8, addr, true);
-	b = step(b, 4, addr, true);
-	b = step(b, 2, addr, true);
-	b = step(b, 1, addr, true);
-	return (uint32_t)(b - l->start) + (*b < addr);
-}
-
-/* The child whose key range holds addr: how many separators are <= addr. */
-uint32_t addr_inner_slot(const struct addr_inner *in, uint64_t addr)
-{
-	const uint64_t *b = in->key;
-	uint32_t s;
-
-	_Static_assert(ADDR_INNER_MAX == 32, "the steps below halve 31 keys");
-	b = step(b, 15, addr, false);
-	b = step(b, 8, addr, false);
-	b = step(b, 4, addr, false);
-	b = step(b, 2, addr, false);
-	b = step(b, 1, addr, false);
-	s = (uint32_t)(b - in->key) + (*b <= addr);
-	return s < in->count - 1 ? s : in->count - 1;
-}
-
 /* The leaf of a finger whose range holds key, else 0. */
 uint32_t addr_finger_for(const struct addr_index *x, uint64_t key)
 {
@@ -166,6 +110,34 @@ void addr_drop_fingers(struct addr_index *x)
 	x->finger[1].leaf = 0;
 }
 
+uint32_t addr_descend_range(const struct addr_index *x, uint64_t addr, struct path *p, uint64_t *lo,
+			    uint64_t *hi)
+{
+	uint64_t l = 0, h = NONE;
+	uint32_t n = x->root;
+
+	for (uint32_t level = 0; level < x->height; level++) {
+		const struct addr_inner *in = &x->inners[n];
+		uint32_t s;
+
+		if (level)
+			addr_prefetch_node(in); /* the root stays cached */
+		s = addr_inner_slot(in, addr);
+		if (p) {
+			p->node[level] = n;
+			p->slot[level] = s;
+		}
+		/* the separators around the child bound its keys; outer bounds stay otherwise */
+		l = s > 0 ? in->key[s - 1] : l;
+		h = s + 1 < in->count ? in->key[s] : h;
+		n = in->child[s];
+	}
+	addr_prefetch_node(&x->leaves[n]);
+	*lo = l;
+	*hi = h;
+	return n;
+}
+
 /*
  * The leaf whose key range holds addr. With p, the way down is recorded
  * (for splits and merges); without, a finger may answer. A descent makes
@@ -174,55 +146,14 @@ void addr_drop_fingers(struct addr_index *x)
 uint32_t addr_descend(struct addr_index *x, uint64_t addr, struct path *p)
 {
 	uint32_t n;
-	uint64_t lo = 0, hi = NONE;
+	uint64_t lo, hi;
 
 	if (!p && (n = addr_finger_for(x, addr)))
 		return n;
-	n = x->root;
-	for (uint32_t h = 0; h < x->height; h++) {
-		const struct addr_inner *in = &x->inners[n];
-		uint32_t s;
-
-		if (h)
-			prefetch_node(in); /* the root stays cached */
-		s = addr_inner_slot(in, addr);
-
-		if (p) {
-			p->node[h] = n;
-			p->slot[h] = s;
-		}
-		if (s > 0)
-			lo = in->key[s - 1];
-		if (s + 1 < in->count)
-			hi = in->key[s];
-		n = in->child[s];
-	}
-	prefetch_node(&x->leaves[n]);
+	n = addr_descend_range(x, addr, p, &lo, &hi);
 	x->finger[1] = x->finger[0];
 	x->finger[0] = (struct addr_finger){.leaf = n, .lo = lo, .hi = hi};
 	return n;
-}
-
-void addr_index_prefetch(const struct addr_index *x, const uint64_t *addrs, uint32_t n)
-{
-	uint32_t node[16];
-
-	if (n > 16)
-		n = 16;
-	for (uint32_t j = 0; j < n; j++)
-		node[j] = x->root;
-	/* each level's searches read what the previous level's prefetches brought in */
-	for (uint32_t h = 0; h < x->height; h++) {
-		for (uint32_t j = 0; j < n; j++) {
-			const struct addr_inner *in = &x->inners[node[j]];
-
-			node[j] = in->child[addr_inner_slot(in, addrs[j])];
-			if (h + 1 < x->height)
-				prefetch_node(&x->inners[node[j]]);
-			else
-				prefetch_node(&x->leaves[node[j]]);
-		}
-	}
 }
 
 static void entry_at(const struct addr_leaf *l, uint32_t i, struct addr_entry *out)
@@ -310,15 +241,13 @@ bool addr_index_first_overlap(struct addr_index *x, uint64_t start, uint64_t end
 void addr_leaf_insert_at(struct addr_leaf *l, uint32_t pos, uint64_t start, uint64_t end,
 			 uint32_t id)
 {
-	/* a few entries at most: one loop beats three library calls */
-	for (uint32_t i = l->count; i > pos; i--) {
-		l->start[i] = l->start[i - 1];
-		l->end[i] = l->end[i - 1];
-		l->id[i] = l->id[i - 1];
-	}
-	l->start[pos] = start;
-	l->end[pos] = end;
-	l->id[pos] = id;
+	/*
+	 * A few entries at most: one loop beats three library calls. Written as
+	 * a rotation (each slot takes the carried entry, passes its own on), as
+	 * GCC turns a plain shift into three memmove calls.
+	 */
+	for (uint32_t i = pos; i <= l->count; i++)
+		addr_leaf_exchange(l, i, &start, &end, &id);
 	l->count++;
 }
 

@@ -92,10 +92,30 @@ bool addr_index_first_overlap(struct addr_index *x, uint64_t start, uint64_t end
 			      struct addr_entry *out);
 
 /*
- * Start fetching the nodes lookups of addrs[0 .. n) will read, level by
- * level for all of them together, so that their misses overlap (n <= 16).
+ * Hints: a descent taken a few operations ahead of the one that needs it,
+ * fetching the nodes it will read, so that their memory round trips overlap
+ * with other work. The tree may change meanwhile: a hint is only a guess,
+ * checked when used (the leaf it reached is live and holds keys on both
+ * sides of the key).
  */
-void addr_index_prefetch(const struct addr_index *x, const uint64_t *addrs, uint32_t n);
+struct addr_hint {
+	uint32_t leaf; /* 0: none; between the two steps below, the leaves' parent */
+};
+
+/*
+ * A hint in two steps, some operations apart: down to the leaves' parent
+ * (the levels above stay cached), fetching it; then to the leaf, fetching it.
+ */
+void addr_index_hint_begin(const struct addr_index *x, uint64_t addr, struct addr_hint *h);
+void addr_index_hint_finish(const struct addr_index *x, uint64_t addr, struct addr_hint *h);
+/* Hints for addrs[0 .. n), level by level for all of them together: their misses overlap. */
+void addr_index_hints(const struct addr_index *x, const uint64_t *addrs, struct addr_hint *h,
+		      uint32_t n);
+/* The id of the last entry at or below addr in the hinted leaf; 0: none there or no good. */
+uint32_t addr_index_hint_floor(const struct addr_index *x, const struct addr_hint *h,
+			       uint64_t addr);
+/* If the hinted leaf holds keys on both sides of addr, make it the newest finger. */
+void addr_index_use_hint(struct addr_index *x, const struct addr_hint *h, uint64_t addr);
 
 /* Tests: walk the whole tree checking order, fill, links and separators; entries, or -1. */
 int64_t addr_index_check(const struct addr_index *x);

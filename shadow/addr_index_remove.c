@@ -10,13 +10,13 @@
 
 static void leaf_delete_at(struct addr_leaf *l, uint32_t pos)
 {
-	for (uint32_t i = pos; i + 1 < l->count; i++) {
-		l->start[i] = l->start[i + 1];
-		l->end[i] = l->end[i + 1];
-		l->id[i] = l->id[i + 1];
-	}
+	uint64_t start = NONE, end = 0;
+	uint32_t id = 0;
+
+	/* a rotation from the last entry down (GCC turns a plain shift into three memmove calls) */
+	for (uint32_t i = l->count; i-- > pos;)
+		addr_leaf_exchange(l, i, &start, &end, &id);
 	l->count--;
-	l->start[l->count] = NONE;
 }
 
 /* Drop key k and child k + 1 of an inner node (child k + 1 was merged into child k). */

@@ -21,22 +21,29 @@ struct depot_slot {
 /*
  * The frames, each multiplied by an odd constant of its position (mod 4),
  * summed in four independent lanes, then mixed (splitmix64's finalizer)
- * and folded to 32 bits: no multiply waits for the previous one.
+ * and folded to 32 bits: no multiply waits for the previous one. The lanes
+ * are locals, not an array, so they stay in registers.
  */
 static uint32_t stack_hash(const uint64_t *frames, uint32_t nr)
 {
-	static const uint64_t k[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full,
-				      0x165667B19E3779F9ull, 0xD6E8FEB86659FD93ull};
-	uint64_t lane[4] = {nr, 0, 0, 0}, h;
+	const uint64_t k0 = 0x9E3779B97F4A7C15ull, k1 = 0xC2B2AE3D27D4EB4Full,
+		       k2 = 0x165667B19E3779F9ull, k3 = 0xD6E8FEB86659FD93ull;
+	uint64_t a = nr, b = 0, c = 0, d = 0, h;
 	uint32_t i = 0;
 
-	for (; i + 4 <= nr; i += 4)
-		for (uint32_t j = 0; j < 4; j++)
-			lane[j] += (frames[i + j] ^ (i + j)) * k[j];
-	for (; i < nr; i++)
-		lane[i & 3] += (frames[i] ^ i) * k[i & 3];
-	h = lane[0] ^ (lane[1] << 16 | lane[1] >> 48) ^ (lane[2] << 32 | lane[2] >> 32) ^
-	    (lane[3] << 48 | lane[3] >> 16);
+	for (; i + 4 <= nr; i += 4) {
+		a += (frames[i] ^ i) * k0;
+		b += (frames[i + 1] ^ (i + 1)) * k1;
+		c += (frames[i + 2] ^ (i + 2)) * k2;
+		d += (frames[i + 3] ^ (i + 3)) * k3;
+	}
+	if (i < nr)
+		a += (frames[i] ^ i) * k0;
+	if (i + 1 < nr)
+		b += (frames[i + 1] ^ (i + 1)) * k1;
+	if (i + 2 < nr)
+		c += (frames[i + 2] ^ (i + 2)) * k2;
+	h = a ^ (b << 16 | b >> 48) ^ (c << 32 | c >> 32) ^ (d << 48 | d >> 16);
 	h ^= h >> 30;
 	h *= 0xBF58476D1CE4E5B9ull;
 	h ^= h >> 27;
@@ -66,7 +73,8 @@ int depot_init(struct depot *d, uint64_t cap_bytes)
 		d->nr_buckets <<= 1;
 	d->slots = calloc(d->max_slots, sizeof(*d->slots));
 	d->buckets = calloc(d->nr_buckets, sizeof(*d->buckets));
-	if (!d->slots || !d->buckets) {
+	d->recent = calloc(DEPOT_RECENT, sizeof(*d->recent));
+	if (!d->slots || !d->buckets || !d->recent) {
 		depot_destroy(d);
 		return -ENOMEM;
 	}
@@ -82,8 +90,10 @@ void depot_destroy(struct depot *d)
 			free(d->slots[i].frames);
 	free(d->slots);
 	free(d->buckets);
+	free(d->recent);
 	d->slots = NULL;
 	d->buckets = NULL;
+	d->recent = NULL;
 }
 
 static struct depot_slot *resolve(const struct depot *d, uint32_t handle)
@@ -170,6 +180,27 @@ static uint32_t slot_alloc(struct depot *d, uint64_t need)
 	return idx;
 }
 
+/*
+ * A stack saved again is mostly one saved lately: a key of three frames
+ * names the slot that last held such frames, and comparing them in full
+ * makes it certain (a slot holds a stack only once, so it is the one find()
+ * would return). Else the full hash and the bucket are needed.
+ */
+static uint32_t recent_key(const uint64_t *frames, uint32_t nr)
+{
+	uint64_t k = (frames[0] ^ nr) * 0x9E3779B97F4A7C15ull ^ frames[nr / 2] ^
+		     frames[nr - 1] * 0xC2B2AE3D27D4EB4Full;
+
+	return (uint32_t)(k >> 40) & (DEPOT_RECENT - 1);
+}
+
+static bool holds(const struct depot *d, uint32_t idx, const uint64_t *frames, uint32_t nr)
+{
+	const struct depot_slot *s = &d->slots[idx];
+
+	return idx && s->frames && s->nr == nr && !memcmp(s->frames, frames, 8ull * nr);
+}
+
 static uint32_t find(struct depot *d, uint32_t hash, const uint64_t *frames, uint32_t nr)
 {
 	for (uint32_t i = d->buckets[hash & (d->nr_buckets - 1)]; i; i = d->slots[i].chain) {
@@ -181,9 +212,41 @@ static uint32_t find(struct depot *d, uint32_t hash, const uint64_t *frames, uin
 	return 0;
 }
 
+/* The slot holding the stack, found by its hash or made; 0 if there is no room. */
+static uint32_t find_or_add(struct depot *d, const uint64_t *frames, uint32_t nr)
+{
+	uint32_t hash = stack_hash(frames, nr), idx = find(d, hash, frames, nr);
+	struct depot_slot *s;
+	uint64_t *copy;
+
+	if (idx) {
+		d->st.dedup_hits++;
+		return idx;
+	}
+	copy = malloc(8ull * nr);
+	idx = copy ? slot_alloc(d, record_bytes(nr)) : 0;
+	if (!idx) {
+		free(copy);
+		d->st.failed++;
+		return 0;
+	}
+	s = &d->slots[idx];
+	memcpy(copy, frames, 8ull * nr);
+	s->frames = copy;
+	s->hash = hash;
+	s->nr = nr;
+	s->refs = 0;
+	s->chain = d->buckets[hash & (d->nr_buckets - 1)];
+	d->buckets[hash & (d->nr_buckets - 1)] = idx;
+	d->st.bytes += record_bytes(nr);
+	d->st.records++;
+	lru_append(d, idx);
+	return idx;
+}
+
 uint32_t depot_save(struct depot *d, const uint64_t *frames, uint32_t nr, bool take_ref)
 {
-	uint32_t hash, idx;
+	uint32_t key, idx;
 	struct depot_slot *s;
 
 	if (!frames || nr == 0)
@@ -191,30 +254,15 @@ uint32_t depot_save(struct depot *d, const uint64_t *frames, uint32_t nr, bool t
 	if (nr > DEPOT_MAX_FRAMES)
 		nr = DEPOT_MAX_FRAMES;
 	d->st.saves++;
-	hash = stack_hash(frames, nr);
-	idx = find(d, hash, frames, nr);
-	if (idx) {
+	key = recent_key(frames, nr);
+	idx = d->recent[key];
+	if (holds(d, idx, frames, nr)) {
 		d->st.dedup_hits++;
 	} else {
-		uint64_t *copy = malloc(8ull * nr);
-
-		idx = copy ? slot_alloc(d, record_bytes(nr)) : 0;
-		if (!idx) {
-			free(copy);
-			d->st.failed++;
+		idx = find_or_add(d, frames, nr);
+		if (!idx)
 			return 0;
-		}
-		s = &d->slots[idx];
-		memcpy(copy, frames, 8ull * nr);
-		s->frames = copy;
-		s->hash = hash;
-		s->nr = nr;
-		s->refs = 0;
-		s->chain = d->buckets[hash & (d->nr_buckets - 1)];
-		d->buckets[hash & (d->nr_buckets - 1)] = idx;
-		d->st.bytes += record_bytes(nr);
-		d->st.records++;
-		lru_append(d, idx);
+		d->recent[key] = idx;
 	}
 	s = &d->slots[idx];
 	if (take_ref && s->refs++ == 0) /* depot_get() without resolving the handle again */

@@ -43,9 +43,12 @@ struct depot_stats {
 
 struct depot_slot;
 
+#define DEPOT_RECENT 4096 /* slots remembered by a cheap key of their frames */
+
 struct depot {
 	struct depot_slot *slots; /* [1 .. max_slots), 0 unused */
 	uint32_t *buckets;
+	uint32_t *recent;    /* [DEPOT_RECENT]: a slot that held such frames lately, 0: none */
 	uint32_t nr_buckets; /* power of two */
 	uint32_t max_slots;
 	uint32_t free_head; /* free slot list through slot.chain */

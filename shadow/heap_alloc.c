@@ -13,9 +13,10 @@
  * except the allocator's freelist word. An all-zero object is accepted:
  * __GFP_ZERO / init_on_alloc clear it before the alloc event is sent.
  */
-static int check_reuse(struct sanitizer *s, const struct shadow_event *ev, uint64_t start)
+static int check_reuse(struct sanitizer *s, const struct shadow_event *ev, uint64_t start,
+		       uint32_t at)
 {
-	struct shadow_object *o = objects_get(&s->objects, objects_find(&s->objects, start));
+	struct shadow_object *o = objects_get(&s->objects, at);
 	struct heap_scan sc = {.pat = s->free_pat, .base = start};
 	uint64_t off;
 
@@ -119,18 +120,20 @@ static void slab_redzones(struct sanitizer *s, const struct alloc_req *a, uint64
 static bool slab_shadow_fast(struct sanitizer *s, const struct alloc_req *a, uint64_t left,
 			     uint64_t end)
 {
-	uint8_t vals[SHADOW_PAGE_SIZE / SHADOW_GRANULE];
 	uint64_t n = (round8(end) - left) / SHADOW_GRANULE,
-		 obj = (a->start - left) / SHADOW_GRANULE;
+		 obj = (a->start - left) / SHADOW_GRANULE, body = a->req / SHADOW_GRANULE;
+	uint32_t partial = (a->req & SHADOW_GRANULE_MASK) != 0;
+	const struct shadow_run runs[] = {
+	    {(uint32_t)obj, SHADOW_SLAB_REDZONE},
+	    {(uint32_t)body, 0},
+	    {partial, a->req & SHADOW_GRANULE_MASK},
+	    {(uint32_t)(n - obj - body - partial), SHADOW_SLAB_REDZONE},
+	};
 
 	if (s->cfg.mode != SANITIZER_GENERIC || (a->start & SHADOW_GRANULE_MASK) ||
-	    n > sizeof(vals))
+	    n > SHADOW_PAGE_SIZE / SHADOW_GRANULE)
 		return false;
-	memset(vals, SHADOW_SLAB_REDZONE, n);
-	memset(vals + obj, 0, a->req / SHADOW_GRANULE);
-	if (a->req & SHADOW_GRANULE_MASK)
-		vals[obj + a->req / SHADOW_GRANULE] = a->req & SHADOW_GRANULE_MASK;
-	return heap_write_shadow(s, left, vals, (uint32_t)n, (uint32_t)(a->req / SHADOW_GRANULE));
+	return heap_write_shadow(s, left, runs, 4);
 }
 
 int heap_do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct alloc_req *a)
@@ -141,7 +144,8 @@ int heap_do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct all
 	    [OBJ_VMALLOC] = SHADOW_VMALLOC_INVALID,
 	};
 	struct shadow_object *o;
-	uint64_t left = a->start, end = a->start + a->alloc;
+	struct alloc_site site;
+	uint64_t left, end;
 	bool fast = false;
 	int bugs = 0;
 	uint8_t tag = 0;
@@ -150,12 +154,17 @@ int heap_do_alloc(struct sanitizer *s, const struct shadow_event *ev, struct all
 		a->alloc = a->req;
 	if (a->alloc == 0)
 		return 0;
-	heap_prefetch_shadow(s, a->start); /* in flight while the object index is searched */
+	left = a->start;
+	end = a->start + a->alloc;
+	if (!s->ahead) /* in flight while the object index is searched */
+		heap_prefetch_shadow(s, a->start);
+	heap_lookup_site(s, a->start, end, &site);
+	site.cache = caches_find(&s->caches, a->cache_id);
 	if (a->kind == OBJ_SLAB)
-		bugs = check_reuse(s, ev, a->start);
-	o = heap_track_new(s, ev, a);
+		bugs = check_reuse(s, ev, a->start, site.at);
+	o = heap_track_new(s, ev, a, &site);
 	if (a->kind == OBJ_SLAB) {
-		left = slab_slot(a, caches_find(&s->caches, a->cache_id), &end);
+		left = slab_slot(a, site.cache, &end);
 		fast = slab_shadow_fast(s, a, left, end);
 	}
 	if (!fast)

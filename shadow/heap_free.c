@@ -7,14 +7,15 @@
 #include "shadow/heap_internal.h"
 
 /* A write past the requested size, found at free: the canary in the slack is broken. */
-static int check_slack(struct sanitizer *s, const struct shadow_event *ev, struct shadow_object *o)
+static int check_slack(struct sanitizer *s, const struct shadow_event *ev, struct shadow_object *o,
+		       const struct shadow_cache *c)
 {
 	struct heap_scan sc = {.pat = s->slack_pat, .base = o->start};
 	uint64_t lo = o->size_req, hi = o->size_alloc, fp;
 
 	if (!(o->flags & OBJ_F_CANARY) || (o->flags & (OBJ_F_KSIZED | OBJ_F_SLACK_REPORTED)))
 		return 0;
-	fp = heap_freeptr_of(s, o);
+	fp = c ? c->freeptr_offset : CACHE_NO_FREEPTR;
 	/* The allocator may store its freelist word in the slack before the free event. */
 	if (fp != CACHE_NO_FREEPTR && fp + 8 > lo && fp < hi) {
 		if (fp > lo)
@@ -30,9 +31,9 @@ static int check_slack(struct sanitizer *s, const struct shadow_event *ev, struc
 	return 1;
 }
 
-static void fill_freed(struct sanitizer *s, struct shadow_object *o)
+static void fill_freed(struct sanitizer *s, struct shadow_object *o, const struct shadow_cache *c)
 {
-	uint64_t off = heap_freeptr_of(s, o);
+	uint64_t off = c ? c->freeptr_offset : CACHE_NO_FREEPTR;
 
 	if (!s->cfg.write_patterns || off == CACHE_NO_FREEPTR)
 		return;
@@ -42,11 +43,10 @@ static void fill_freed(struct sanitizer *s, struct shadow_object *o)
 	o->flags |= OBJ_F_PATTERN;
 }
 
+/* c: o's cache (NULL: none), looked up once for every step. */
 static void mark_freed(struct sanitizer *s, const struct shadow_event *ev, uint32_t id,
-		       struct shadow_object *o)
+		       struct shadow_object *o, struct shadow_cache *c)
 {
-	struct shadow_cache *c = caches_find(&s->caches, o->cache_id);
-
 	o->state = OBJ_FREED;
 	o->flags &= ~OBJ_F_CANARY;
 	o->free = heap_new_track(s, ev, true);
@@ -55,7 +55,7 @@ static void mark_freed(struct sanitizer *s, const struct shadow_event *ev, uint3
 	if (o->kind == OBJ_SLAB) {
 		heap_poison_head(s, o->start, o->size_alloc, SHADOW_SLAB_FREE_META,
 				 SHADOW_SLAB_FREE);
-		fill_freed(s, o);
+		fill_freed(s, o, c);
 	} else {
 		heap_poison(s, o->start, o->size_alloc,
 			    o->kind == OBJ_LARGE ? SHADOW_PAGE_FREE : SHADOW_VMALLOC_INVALID);
@@ -71,7 +71,7 @@ static void mark_freed(struct sanitizer *s, const struct shadow_event *ev, uint3
 	 * object's extent so that a report can name the object, as
 	 * nearest_obj() does from the slab; the tracks come from the ring.
 	 */
-	if (!heap_quarantine_put(s, id, o))
+	if (!heap_quarantine_put(s, id, o, c))
 		heap_evict(s, id); /* no room to remember it (out of memory): forget it now */
 	heap_quarantine_trim(s);   /* may forget o */
 }
@@ -102,10 +102,12 @@ int heap_do_free(struct sanitizer *s, const struct shadow_event *ev, uint64_t ad
 {
 	uint32_t id;
 	struct shadow_object *o;
+	struct shadow_cache *c;
 	bool wrong_kind;
 	int bugs = 0;
 
-	heap_prefetch_shadow(s, addr);	      /* in flight while the object index is searched */
+	if (!s->ahead) /* in flight while the object index is searched */
+		heap_prefetch_shadow(s, addr);
 	id = objects_find(&s->objects, addr); /* frees name the start, but for invalid ones */
 	if (!id)
 		id = objects_containing(&s->objects, addr);
@@ -123,9 +125,10 @@ int heap_do_free(struct sanitizer *s, const struct shadow_event *ev, uint64_t ad
 		report_event_bug(s, ev, REPORT_DOUBLE_FREE, "double-free", addr, 0, false, o);
 		return 1;
 	}
+	c = caches_find(&s->caches, o->cache_id);
 	if (o->kind == OBJ_SLAB)
-		bugs = check_slack(s, ev, o);
-	mark_freed(s, ev, id, o);
+		bugs = check_slack(s, ev, o, c);
+	mark_freed(s, ev, id, o, c);
 	return bugs;
 }
 
@@ -139,5 +142,5 @@ void heap_vfree(struct sanitizer *s, const struct shadow_event *ev)
 		s->st.unknown_frees++;
 		return;
 	}
-	mark_freed(s, ev, id, o);
+	mark_freed(s, ev, id, o, caches_find(&s->caches, o->cache_id));
 }

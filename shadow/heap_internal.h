@@ -25,9 +25,9 @@ static inline uint64_t round8(uint64_t x)
 
 void heap_poison(struct sanitizer *s, uint64_t gva, uint64_t len, uint8_t val);
 void heap_unpoison(struct sanitizer *s, uint64_t gva, uint64_t len);
-/* Set the shadow of n granules from gva (aligned) to vals (zeros of them 0), if in one page. */
-bool heap_write_shadow(struct sanitizer *s, uint64_t gva, const uint8_t *vals, uint32_t n,
-		       uint32_t zeros);
+/* Set the shadow of the granules from gva (aligned) to runs[0 .. nr), if all in one page. */
+bool heap_write_shadow(struct sanitizer *s, uint64_t gva, const struct shadow_run *runs,
+		       uint32_t nr);
 /* A freed slab object: first granule `head` (free meta), the rest `val`. */
 void heap_poison_head(struct sanitizer *s, uint64_t gva, uint64_t len, uint8_t head, uint8_t val);
 /* Requested bytes accessible, the rest of the allocation a red zone `redzone`. */
@@ -35,6 +35,8 @@ void heap_shadow_live(struct sanitizer *s, uint64_t start, uint64_t req, uint64_
 		      uint8_t redzone);
 /* Shadow byte of gva (0 if unmapped). */
 uint8_t heap_shadow_at(struct sanitizer *s, uint64_t gva);
+/* If gva's granule has shadow `old`, poison it (that granule only) with `val`. */
+void heap_shadow_replace(struct sanitizer *s, uint64_t gva, uint8_t old, uint8_t val);
 /* Start fetching the shadow of gva (a hint). */
 void heap_prefetch_shadow(struct sanitizer *s, uint64_t gva);
 /* Write the periodic pattern pat (indexed by gva & 7) over the range. */
@@ -60,8 +62,9 @@ void heap_set_page_owner(struct sanitizer *s, uint64_t gva, uint64_t len,
 /* ---- heap_track.c ---- */
 
 struct object_track heap_new_track(struct sanitizer *s, const struct shadow_event *ev, bool ref);
-/* Quarantine freed object o (false: no room, it was not put). */
-bool heap_quarantine_put(struct sanitizer *s, uint32_t id, struct shadow_object *o);
+/* Quarantine freed object o of cache c (may be NULL); false: no room, it was not put. */
+bool heap_quarantine_put(struct sanitizer *s, uint32_t id, struct shadow_object *o,
+			 struct shadow_cache *c);
 /* Drop a tracked object: quarantine, stack references, record. */
 void heap_forget(struct sanitizer *s, uint32_t id);
 /* A quarantined object leaves: forget it, its shadow becomes plain "free". */
@@ -79,9 +82,16 @@ struct alloc_req {
 	uint8_t kind;
 	bool redzones; /* cache_id names the object's own cache: poison its red zones */
 };
+/* What an allocation at [start, end) finds: looked up once, used by every step. */
+struct alloc_site {
+	uint32_t first;		    /* the lowest object overlapping the range, 0: none */
+	uint32_t at;		    /* the object starting at start, 0: none */
+	struct shadow_cache *cache; /* the allocation's cache, NULL: none */
+};
+void heap_lookup_site(struct sanitizer *s, uint64_t start, uint64_t end, struct alloc_site *site);
 /* Track a new object over whatever was there; NULL if the table is full (counted). */
 struct shadow_object *heap_track_new(struct sanitizer *s, const struct shadow_event *ev,
-				     const struct alloc_req *a);
+				     const struct alloc_req *a, const struct alloc_site *site);
 /* The freelist word's offset in o's cache, or CACHE_NO_FREEPTR. */
 uint32_t heap_freeptr_of(struct sanitizer *s, const struct shadow_object *o);
 
@@ -101,6 +111,22 @@ void heap_ring_note(struct sanitizer *s, const struct shadow_object *o, uint32_t
 int heap_do_free(struct sanitizer *s, const struct shadow_event *ev, uint64_t addr,
 		 uint32_t cache_id, uint8_t kind);
 void heap_vfree(struct sanitizer *s, const struct shadow_event *ev);
+
+/* ---- heap_prefetch.c: a few events ahead of their application ---- */
+
+#define HEAP_AHEAD_RING 16 /* events in flight, at most (a power of two) */
+
+/* An event on its way: the address it looks up first and how far down the index that got. */
+struct heap_ahead {
+	uint64_t addr; /* 0: none */
+	struct addr_hint hint;
+};
+/* Before applying evs[0 .. n): start fetching what the first ones touch. */
+void heap_ahead_start(struct sanitizer *s, const struct shadow_event *evs, size_t n,
+		      struct heap_ahead *ring);
+/* Before applying evs[i]: advance the later events' fetches, point evs[i]'s lookups. */
+void heap_ahead(struct sanitizer *s, const struct shadow_event *evs, size_t n, size_t i,
+		struct heap_ahead *ring);
 
 /* ---- heap_events.c ---- */
 

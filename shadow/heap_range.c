@@ -98,28 +98,24 @@ void heap_unpoison(struct sanitizer *s, uint64_t gva, uint64_t len)
 	each_piece(s, gva, len, &a);
 }
 
-bool heap_write_shadow(struct sanitizer *s, uint64_t gva, const uint8_t *vals, uint32_t n,
-		       uint32_t zeros)
+bool heap_write_shadow(struct sanitizer *s, uint64_t gva, const struct shadow_run *runs,
+		       uint32_t nr)
 {
 	uint64_t gpa;
 
 	return s->ops.virt_to_phys(s->ops.ctx, gva, &gpa) &&
-	       shadow_write(&s->shadow, gpa, vals, n, zeros);
+	       shadow_write(&s->shadow, gpa, runs, nr);
 }
 
 void heap_poison_head(struct sanitizer *s, uint64_t gva, uint64_t len, uint8_t head, uint8_t val)
 {
-	uint8_t vals[SHADOW_PAGE_SIZE / SHADOW_GRANULE];
 	uint64_t n = len > SHADOW_GRANULE ? 1 + (len - 1) / SHADOW_GRANULE : 1;
+	const struct shadow_run runs[] = {{1, head}, {(uint32_t)(n - 1), val}};
 
 	/* one write when it stays in one page, as a slab object mostly does */
-	if (!(gva & SHADOW_GRANULE_MASK) && n <= sizeof(vals)) {
-		memset(vals, val, n);
-		vals[0] = head;
-		if (heap_write_shadow(s, gva, vals, (uint32_t)n,
-				      (uint32_t)((n - 1) * !val + !head)))
-			return;
-	}
+	if (!(gva & SHADOW_GRANULE_MASK) && n <= SHADOW_PAGE_SIZE / SHADOW_GRANULE &&
+	    heap_write_shadow(s, gva, runs, 2))
+		return;
 	heap_poison(s, gva, SHADOW_GRANULE, head);
 	if (len > SHADOW_GRANULE)
 		heap_poison(s, gva + SHADOW_GRANULE, len - SHADOW_GRANULE, val);
@@ -143,6 +139,19 @@ uint8_t heap_shadow_at(struct sanitizer *s, uint64_t gva)
 	if (s->ops.virt_to_phys(s->ops.ctx, gva, &gpa))
 		shadow_map_get(&s->shadow, gpa, &v);
 	return v;
+}
+
+void heap_shadow_replace(struct sanitizer *s, uint64_t gva, uint8_t old, uint8_t val)
+{
+	uint64_t gpa;
+
+	if (!s->ops.virt_to_phys(s->ops.ctx, gva, &gpa))
+		return;
+	/* an unaligned start's granule write would touch two: the general way */
+	if (!(gva & SHADOW_GRANULE_MASK))
+		shadow_replace(&s->shadow, gpa, old, val);
+	else if (heap_shadow_at(s, gva) == old)
+		heap_poison(s, gva, SHADOW_GRANULE, val);
 }
 
 void heap_prefetch_shadow(struct sanitizer *s, uint64_t gva)

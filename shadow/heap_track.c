@@ -26,13 +26,11 @@ static void left_quarantine(struct sanitizer *s, const struct shadow_object *o)
 		c->quarantined--;
 }
 
-bool heap_quarantine_put(struct sanitizer *s, uint32_t id, struct shadow_object *o)
+bool heap_quarantine_put(struct sanitizer *s, uint32_t id, struct shadow_object *o,
+			 struct shadow_cache *c)
 {
-	struct shadow_cache *c;
-
 	if (!quarantine_put(&s->quarantine, id, o->size_alloc))
 		return false;
-	c = caches_find(&s->caches, o->cache_id);
 	if (c)
 		c->quarantined++;
 	return true;
@@ -47,12 +45,9 @@ static uint32_t pop_oldest(struct sanitizer *s)
 	return id;
 }
 
-void heap_forget(struct sanitizer *s, uint32_t id)
+/* What a tracked object holds goes: its place in the quarantine, its stacks. */
+static void release(struct sanitizer *s, uint32_t id, struct shadow_object *o)
 {
-	struct shadow_object *o = objects_get(&s->objects, id);
-
-	if (!o)
-		return;
 	if (quarantine_contains(&s->quarantine, id)) {
 		quarantine_remove(&s->quarantine, id);
 		left_quarantine(s, o);
@@ -65,6 +60,15 @@ void heap_forget(struct sanitizer *s, uint32_t id)
 		depot_put(&s->depot, aux[0].handle);
 		depot_put(&s->depot, aux[1].handle);
 	}
+}
+
+void heap_forget(struct sanitizer *s, uint32_t id)
+{
+	struct shadow_object *o = objects_get(&s->objects, id);
+
+	if (!o)
+		return;
+	release(s, id, o);
 	objects_remove(&s->objects, id);
 }
 
@@ -77,9 +81,8 @@ static void forget_freed(struct sanitizer *s, uint32_t id)
 {
 	struct shadow_object *o = objects_get(&s->objects, id);
 
-	if (o->kind == OBJ_SLAB && o->state == OBJ_FREED &&
-	    heap_shadow_at(s, o->start) == SHADOW_SLAB_FREE_META)
-		heap_poison(s, o->start, SHADOW_GRANULE, SHADOW_SLAB_FREE);
+	if (o->kind == OBJ_SLAB && o->state == OBJ_FREED)
+		heap_shadow_replace(s, o->start, SHADOW_SLAB_FREE_META, SHADOW_SLAB_FREE);
 	heap_forget(s, id);
 }
 
@@ -100,58 +103,90 @@ void heap_evict(struct sanitizer *s, uint32_t id)
 #define BATCH_MIN_CAP	   (1ull << 20)
 #define BATCH_CAP_FRACTION 64
 
-/* Start fetching what evicting the next victims will read. */
-static void prefetch_victims(struct sanitizer *s)
-{
-	uint32_t ids[2 * EVICT_AHEAD], n = quarantine_peek(&s->quarantine, ids, 2 * EVICT_AHEAD);
-	uint64_t starts[EVICT_AHEAD];
-	uint32_t near = 0;
+/*
+ * The next victims, in eviction order, with their index leaves looked up
+ * ahead: their removals may skip the descent. The ring's slots of objects
+ * that left early are stale and skipped, as the pops skip them.
+ */
+struct victims {
+	uint32_t n, next; /* next: the one the next pop should take */
+	uint32_t id[EVICT_AHEAD];
+	uint64_t start[EVICT_AHEAD];
+	struct addr_hint hint[EVICT_AHEAD];
+};
 
-	for (uint32_t i = EVICT_AHEAD; i < n; i++) /* far ahead: their records */
+/* Start fetching what evicting the next victims will read. */
+static void prefetch_victims(struct sanitizer *s, struct victims *v)
+{
+	uint32_t ids[3 * EVICT_AHEAD], n = quarantine_peek(&s->quarantine, ids, 3 * EVICT_AHEAD);
+
+	for (uint32_t i = 2 * EVICT_AHEAD; i < n; i++) /* far ahead: their records */
 		objects_prefetch(&s->objects, ids[i]);
-	for (uint32_t i = 0; i < n && i < EVICT_AHEAD; i++) { /* near: what the records point at */
+	v->n = v->next = 0;
+	for (uint32_t i = 0; i < n && i < 2 * EVICT_AHEAD && v->n < EVICT_AHEAD; i++) {
 		const struct shadow_object *o = objects_get(&s->objects, ids[i]);
 
-		if (o && o->state == OBJ_FREED) { /* else a stale ring slot */
+		/* near: what the records point at; a stale slot is skipped, as the pops do */
+		if (o && quarantine_live_at(&s->quarantine, i)) {
 			heap_prefetch_shadow(s, o->start);
-			starts[near++] = o->start;
+			v->id[v->n] = ids[i];
+			v->start[v->n++] = o->start;
 		}
 	}
-	objects_prefetch_lookups(&s->objects, starts, near);
+	/* level by level for all of them: their misses overlap */
+	objects_hints(&s->objects, v->start, v->hint, v->n);
+}
+
+static void use_victim_hint(struct sanitizer *s, struct victims *v, uint32_t id)
+{
+	if (v->next < v->n && v->id[v->next] == id)
+		objects_use_hint(&s->objects, &v->hint[v->next], v->start[v->next]);
+	v->next++;
 }
 
 void heap_quarantine_trim(struct sanitizer *s)
 {
 	uint64_t cap = s->quarantine.cap_bytes, low = cap;
-	uint32_t id, done = 0;
+	struct victims v = {0};
+	uint32_t id;
 
 	if (s->quarantine.total <= cap)
 		return;
 	if (cap >= BATCH_MIN_CAP)
 		low = cap - cap / BATCH_CAP_FRACTION;
 	while (s->quarantine.total > low) {
-		if (done++ % EVICT_AHEAD == 0)
-			prefetch_victims(s);
+		if (v.next >= v.n)
+			prefetch_victims(s, &v);
 		id = pop_oldest(s);
 		if (!id)
 			break;
+		use_victim_hint(s, &v, id);
 		heap_evict(s, id);
 	}
 }
 
-void heap_drop_overlaps(struct sanitizer *s, uint64_t start, uint64_t end)
+/*
+ * The guest reused [start, end): `at` is the object starting at start (0:
+ * none), `first` the lowest one overlapping the range (0: none). Returns
+ * `at` if it was released but is still in the table, for the new object to
+ * take its place (objects_replace); else 0.
+ */
+static uint32_t drop_overlaps_known(struct sanitizer *s, uint64_t start, uint64_t end,
+				    uint32_t first, uint32_t at)
 {
-	uint32_t id = objects_find(&s->objects, start);
-	struct shadow_object *same = objects_get(&s->objects, id);
+	struct shadow_object *same = objects_get(&s->objects, at);
+	uint32_t id;
 
 	/*
 	 * Common case: the address is reused for an object no bigger. Tracked
 	 * objects never overlap, so nothing else can overlap [start, end).
 	 */
 	if (same && same->state == OBJ_FREED && end - start <= same->size_alloc) {
-		heap_forget(s, id);
-		return;
+		release(s, at, same);
+		return at;
 	}
+	if (!first)
+		return 0;
 	while ((id = objects_first_overlap(&s->objects, start, end))) {
 		struct shadow_object *o = objects_get(&s->objects, id);
 
@@ -167,6 +202,28 @@ void heap_drop_overlaps(struct sanitizer *s, uint64_t start, uint64_t end)
 		else
 			heap_forget(s, id);
 	}
+	return 0;
+}
+
+void heap_drop_overlaps(struct sanitizer *s, uint64_t start, uint64_t end)
+{
+	uint32_t kept =
+	    drop_overlaps_known(s, start, end, objects_first_overlap(&s->objects, start, end),
+				objects_find(&s->objects, start));
+
+	objects_remove(&s->objects, kept); /* no-op for 0 */
+}
+
+void heap_lookup_site(struct sanitizer *s, uint64_t start, uint64_t end, struct alloc_site *site)
+{
+	const struct shadow_object *o;
+
+	site->first = objects_first_overlap(&s->objects, start, end);
+	o = objects_get(&s->objects, site->first);
+	site->at = o && o->start == start ? site->first : 0;
+	/* below start: nothing else starts at start, unless objects overlap (a resize) */
+	if (o && o->start < start)
+		site->at = objects_find(&s->objects, start);
 }
 
 /*
@@ -198,14 +255,15 @@ void heap_drop_cache(struct sanitizer *s, uint32_t cache_id)
 }
 
 struct shadow_object *heap_track_new(struct sanitizer *s, const struct shadow_event *ev,
-				     const struct alloc_req *a)
+				     const struct alloc_req *a, const struct alloc_site *site)
 {
 	struct shadow_object *o;
-	struct shadow_cache *c;
 	uint32_t id, old;
 
-	heap_drop_overlaps(s, a->start, a->start + a->alloc);
-	id = objects_insert(&s->objects, a->start, a->req, a->alloc);
+	id = drop_overlaps_known(s, a->start, a->start + a->alloc, site->first, site->at);
+	/* the freed object there leaves, the new one takes its index entry */
+	id = id ? objects_replace(&s->objects, id, a->req, a->alloc)
+		: objects_insert(&s->objects, a->start, a->req, a->alloc);
 	if (!id && (old = pop_oldest(s))) {
 		heap_evict(s, old);
 		id = objects_insert(&s->objects, a->start, a->req, a->alloc);
@@ -219,9 +277,8 @@ struct shadow_object *heap_track_new(struct sanitizer *s, const struct shadow_ev
 	o->kind = a->kind;
 	o->state = OBJ_LIVE;
 	o->alloc = heap_new_track(s, ev, true);
-	c = caches_find(&s->caches, a->cache_id);
-	if (c)
-		c->live++;
+	if (site->cache)
+		site->cache->live++;
 	return o;
 }
 

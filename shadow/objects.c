@@ -48,6 +48,18 @@ void objects_destroy(struct object_table *t)
 	t->aux = NULL;
 }
 
+/*
+ * Zero a record (every allocation and removal does), its two lines a memset
+ * each: GCC turns one 128-byte memset into rep stos, slow to start for so
+ * few bytes, and two 64-byte ones into plain vector stores.
+ */
+static void clear_record(struct shadow_object *o)
+{
+	_Static_assert(sizeof(*o) == 128, "a record is two cache lines");
+	memset(o, 0, 64);
+	memset((char *)o + 64, 0, 64);
+}
+
 /* End of the extent lookups use: at least one byte, saturating at the top. */
 static uint64_t extent_end(uint64_t start, uint64_t size_req, uint64_t size_alloc)
 {
@@ -70,11 +82,30 @@ uint32_t objects_insert(struct object_table *t, uint64_t start, uint64_t size_re
 		t->free_head = t->pool[id].next_free;
 	else
 		t->next_unused++;
-	memset(&t->pool[id], 0, sizeof(t->pool[id]));
+	clear_record(&t->pool[id]);
 	t->pool[id].start = start;
 	t->pool[id].size_req = size_req;
 	t->pool[id].size_alloc = size_alloc;
 	t->count++;
+	return id;
+}
+
+uint32_t objects_replace(struct object_table *t, uint32_t id, uint64_t size_req,
+			 uint64_t size_alloc)
+{
+	uint64_t start;
+
+	if (!id || id > t->cap)
+		return 0;
+	start = t->pool[id].start;
+	if (!addr_index_set_end(&t->index, start, extent_end(start, size_req, size_alloc)))
+		return 0;
+	if (t->pool[id].flags & OBJ_F_AUX)
+		memset(t->aux[id], 0, sizeof(t->aux[id]));
+	clear_record(&t->pool[id]);
+	t->pool[id].start = start;
+	t->pool[id].size_req = size_req;
+	t->pool[id].size_alloc = size_alloc;
 	return id;
 }
 
@@ -97,7 +128,7 @@ void objects_remove(struct object_table *t, uint32_t id)
 		return;
 	if (t->pool[id].flags & OBJ_F_AUX)
 		memset(t->aux[id], 0, sizeof(t->aux[id]));
-	memset(&t->pool[id], 0, sizeof(t->pool[id]));
+	clear_record(&t->pool[id]);
 	t->pool[id].next_free = t->free_head;
 	t->free_head = id;
 	t->count--;
@@ -120,19 +151,6 @@ uint32_t objects_id_of(const struct object_table *t, const struct shadow_object 
 struct object_track *objects_aux(struct object_table *t, uint32_t id)
 {
 	return id && id <= t->cap ? t->aux[id] : NULL;
-}
-
-void objects_prefetch(struct object_table *t, uint32_t id)
-{
-	if (id && id <= t->cap) {
-		__builtin_prefetch(&t->pool[id]);
-		__builtin_prefetch((const char *)&t->pool[id] + 64);
-	}
-}
-
-void objects_prefetch_lookups(const struct object_table *t, const uint64_t *addrs, uint32_t n)
-{
-	addr_index_prefetch(&t->index, addrs, n);
 }
 
 uint32_t objects_find(struct object_table *t, uint64_t start)

@@ -100,6 +100,14 @@ void objects_destroy(struct object_table *t);
  */
 uint32_t objects_insert(struct object_table *t, uint64_t start, uint64_t size_req,
 			uint64_t size_alloc);
+/*
+ * A new object in place of tracked object id, at its start: as
+ * objects_remove(id) and then objects_insert(its start, ...) would (the id
+ * comes back, the record is zeroed but for start and sizes), with no index
+ * entry removed and put back. The new extent must overlap no other object.
+ */
+uint32_t objects_replace(struct object_table *t, uint32_t id, uint64_t size_req,
+			 uint64_t size_alloc);
 /* New sizes of a tracked object (its record's fields must not be written directly). */
 void objects_resize(struct object_table *t, uint32_t id, uint64_t size_req, uint64_t size_alloc);
 void objects_remove(struct object_table *t, uint32_t id); /* no-op if id is not tracked */
@@ -108,10 +116,55 @@ struct shadow_object *objects_get(struct object_table *t, uint32_t id);
 uint32_t objects_id_of(const struct object_table *t, const struct shadow_object *o);
 /* Work-creation stacks of id (valid while OBJ_F_AUX is set), NULL for a bad id. */
 struct object_track *objects_aux(struct object_table *t, uint32_t id);
-/* Start fetching the record of id (a hint: any id is accepted). */
-void objects_prefetch(struct object_table *t, uint32_t id);
-/* Start fetching what lookups of addrs[0 .. n) will read, all together (a hint). */
-void objects_prefetch_lookups(const struct object_table *t, const uint64_t *addrs, uint32_t n);
+/*
+ * Start fetching the record of id, both lines (a hint: any id is accepted).
+ * Always inlined: GCC takes a function that only prefetches for one without
+ * effects and drops the calls.
+ */
+static inline __attribute__((always_inline)) void objects_prefetch(const struct object_table *t,
+								   uint32_t id)
+{
+	if (id && id <= t->cap) {
+		__builtin_prefetch(&t->pool[id]);
+		__builtin_prefetch((const char *)&t->pool[id] + 64);
+	}
+}
+/*
+ * Lookups a few operations ahead (addr_index.h, hints): descend towards
+ * addr's index leaf, fetching the last levels a step apart; then start
+ * fetching the record of the object at or below addr; at the operation,
+ * let the hint spare its descent. Inline: they only forward.
+ */
+static inline void objects_hint_begin(const struct object_table *t, uint64_t addr,
+				      struct addr_hint *h)
+{
+	addr_index_hint_begin(&t->index, addr, h);
+}
+
+static inline void objects_hint_finish(const struct object_table *t, uint64_t addr,
+				       struct addr_hint *h)
+{
+	addr_index_hint_finish(&t->index, addr, h);
+}
+
+static inline void objects_hints(const struct object_table *t, const uint64_t *addrs,
+				 struct addr_hint *h, uint32_t n)
+{
+	addr_index_hints(&t->index, addrs, h, n);
+}
+
+static inline void objects_use_hint(struct object_table *t, const struct addr_hint *h,
+				    uint64_t addr)
+{
+	addr_index_use_hint(&t->index, h, addr);
+}
+
+/* Start fetching the record of the object at or below addr in the hinted leaf. */
+static inline void objects_prefetch_hinted(const struct object_table *t, const struct addr_hint *h,
+					   uint64_t addr)
+{
+	objects_prefetch(t, addr_index_hint_floor(&t->index, h, addr));
+}
 
 uint32_t objects_find(struct object_table *t, uint64_t start); /* exact start */
 uint32_t objects_floor(struct object_table *t, uint64_t addr); /* last start <= addr */

@@ -142,6 +142,11 @@ uint32_t quarantine_peek(const struct quarantine *q, uint32_t *ids, uint32_t n)
 	return k;
 }
 
+bool quarantine_live_at(const struct quarantine *q, uint32_t k)
+{
+	return k < q->tail - q->head && live_at(q, (uint32_t)((q->head + k) & (q->size - 1)));
+}
+
 uint32_t quarantine_iter(const struct quarantine *q, uint64_t *it)
 {
 	while (*it < q->tail - q->head) {

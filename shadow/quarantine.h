@@ -74,5 +74,7 @@ uint32_t quarantine_iter(const struct quarantine *q, uint64_t *it);
  * Returns how many were stored in ids.
  */
 uint32_t quarantine_peek(const struct quarantine *q, uint32_t *ids, uint32_t n);
+/* Whether the k-th oldest ring slot (as quarantine_peek counts) holds its id now. */
+bool quarantine_live_at(const struct quarantine *q, uint32_t k);
 
 #endif /* SHADOW_QUARANTINE_H */

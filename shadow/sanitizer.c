@@ -202,11 +202,10 @@ static void aux_stack(struct sanitizer *s, const struct shadow_event *ev)
 	};
 }
 
-int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev)
+static int apply_locked(struct sanitizer *s, const struct shadow_event *ev)
 {
 	int bugs = 0;
 
-	pthread_mutex_lock(&s->lock);
 	s->st.events++;
 	switch (ev->kind) {
 	case SHADOW_EV_CACHE_CREATE:
@@ -227,6 +226,39 @@ int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev)
 	default:
 		bugs = heap_apply(s, ev);
 		break;
+	}
+	return bugs;
+}
+
+int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev)
+{
+	int bugs;
+
+	pthread_mutex_lock(&s->lock);
+	bugs = apply_locked(s, ev);
+	pthread_mutex_unlock(&s->lock);
+	return bugs;
+}
+
+/* The lock is let go now and then, so that access checks do not wait for a whole batch. */
+#define LOCK_EVENTS 256
+
+int sanitizer_apply_events(struct sanitizer *s, const struct shadow_event *evs, size_t n)
+{
+	struct heap_ahead ring[HEAP_AHEAD_RING];
+	int bugs = 0;
+
+	pthread_mutex_lock(&s->lock);
+	heap_ahead_start(s, evs, n, ring);
+	for (size_t i = 0; i < n; i++) {
+		heap_ahead(s, evs, n, i, ring);
+		s->ahead = true; /* what the event touches is on its way: no prefetch of its own */
+		bugs += apply_locked(s, &evs[i]);
+		s->ahead = false;
+		if (i % LOCK_EVENTS == LOCK_EVENTS - 1) {
+			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_lock(&s->lock);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return bugs;

@@ -140,6 +140,13 @@ void sanitizer_destroy(struct sanitizer *s);
 
 /* Apply one event; returns the number of bugs it revealed (reported or not). */
 int sanitizer_apply_event(struct sanitizer *s, const struct shadow_event *ev);
+/*
+ * Apply evs[0 .. n) in order, exactly as n sanitizer_apply_event() calls
+ * would, but faster: what each event will touch (object index, record,
+ * shadow) is fetched while the events before it are applied. Returns the
+ * bugs revealed by all of them.
+ */
+int sanitizer_apply_events(struct sanitizer *s, const struct shadow_event *evs, size_t n);
 
 /*
  * Judge a trapped access of `size` bytes at gva (gpa: its translation). Returns

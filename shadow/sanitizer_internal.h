@@ -38,6 +38,7 @@ struct sanitizer {
 	unsigned int nr_modules;
 	struct sanitizer_stats st;
 	bool reported;		/* a report reached the sink (single-shot gate) */
+	bool ahead;		/* the event being applied was prefetched by a batch */
 	uint32_t async_pending; /* tag faults recorded since the last drain point */
 	/* periodic byte patterns, indexed by (gva & 7): no per-event malloc */
 	uint8_t slack_pat[PATTERN_LEN], free_pat[PATTERN_LEN];

@@ -144,25 +144,53 @@ static void page_count_update(struct shadow_map *m, uint64_t page, unsigned int 
 		m->notify(m->notify_ctx, page_gpa(m, page), count != 0, count ? val : 0);
 }
 
-/* How many of the n bytes at p are zero; a word at a time (objects span 1..512). */
+typedef uint8_t v16 __attribute__((vector_size(16)));
+
+static v16 load16(const uint8_t *p)
+{
+	v16 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * How many of the n bytes at p are zero. [p, p + n) lies in one guest
+ * page's 512 shadow bytes, a 512-byte aligned block, so the 16-byte aligned
+ * chunks covering it can be read whole: all are compared (GCC vector
+ * extensions: SSE2 on x86-64, NEON on arm64; -1 per zero byte), then the
+ * lanes outside the range are taken back. No loop over single bytes, whose
+ * varying length would mispredict.
+ */
 static unsigned int zero_bytes(const uint8_t *p, uint64_t n)
 {
-	const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full, ones = 0x0101010101010101ull;
-	unsigned int zeros = 0;
-	uint64_t i = 0;
+	static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+	const uint8_t *a = (const uint8_t *)((uintptr_t)p & ~(uintptr_t)15), *end = p + n;
+	const uint8_t *last = a + ((uint64_t)(end - a - 1) & ~15ull);
+	v16 acc = {0}, zero = {0};
+	uint64_t lo, hi;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w, z;
+	if (n == 0)
+		return 0;
+	for (const uint8_t *q = a; q < end; q += 16) /* at most 32 per lane: no overflow */
+		acc -= (v16)(load16(q) == zero);
+	acc += (v16)(load16(a) == zero) & (v16)(lane < (uint8_t)(p - a));
+	acc += (v16)(load16(last) == zero) & (v16)(lane >= (uint8_t)(end - last));
+	memcpy(&lo, &acc, 8);
+	memcpy(&hi, (const uint8_t *)&acc + 8, 8);
+	lo += hi; /* bytes <= 64 */
+	lo = (lo & 0x00FF00FF00FF00FFull) + ((lo >> 8) & 0x00FF00FF00FF00FFull);
+	return (unsigned int)((lo * 0x0001000100010001ull) >> 48);
+}
 
-		memcpy(&w, p + i, 8);
-		/* a byte's top bit ends up set iff the byte is zero: no carry crosses bytes */
-		z = ~(((w & low7) + low7) | w | low7) >> 7;
-		/* one per zero byte; the multiply sums them into the top byte (no popcnt call) */
-		zeros += (unsigned int)((z * ones) >> 56);
-	}
-	for (; i < n; i++)
-		zeros += p[i] == 0;
-	return zeros;
+/* The page's exact count of non-zero shadow bytes, recounted if only "some" was kept. */
+static unsigned int page_count(struct shadow_map *m, uint64_t page)
+{
+	if (m->page_dirty[page] == SHADOW_COUNT_SOME)
+		m->page_dirty[page] =
+		    (uint16_t)(SHADOW_PER_PAGE -
+			       zero_bytes(m->bytes + page * SHADOW_PER_PAGE, SHADOW_PER_PAGE));
+	return m->page_dirty[page];
 }
 
 /* Write shadow[s, e) (dense shadow indices inside one guest page) = val. */
@@ -181,33 +209,88 @@ static void set_in_page(struct shadow_map *m, uint64_t s, uint64_t e, uint8_t va
 	if (!val && !count)
 		return;
 	/* count = non-zero bytes: + old zeros overwritten, - new zeros written (mod 2^32) */
-	count += zero_bytes(m->bytes + s, e - s);
+	count = page_count(m, page) + zero_bytes(m->bytes + s, e - s);
 	if (!val)
 		count -= (unsigned int)(e - s);
 	memset(m->bytes + s, val, e - s);
 	page_count_update(m, page, count, val);
 }
 
-bool shadow_write(struct shadow_map *m, uint64_t gpa, const uint8_t *vals, uint32_t n,
-		  uint32_t zeros)
+/*
+ * Exactly n bytes of v at p, in stores of 16, 8, 4 bytes that may overlap
+ * each other: a memset of a size GCC can bound becomes rep stos, slow for
+ * the few dozen bytes of a slot's shadow.
+ */
+static void fill(uint8_t *p, uint8_t v, uint32_t n)
+{
+	v16 w = (v16){0} + v;
+	uint64_t w8 = 0x0101010101010101ull * v;
+	uint32_t w4 = (uint32_t)w8;
+
+	if (n >= 16) {
+		for (uint32_t i = 0; i + 16 < n; i += 16)
+			memcpy(p + i, &w, 16);
+		memcpy(p + n - 16, &w, 16);
+	} else if (n >= 8) {
+		memcpy(p, &w8, 8);
+		memcpy(p + n - 8, &w8, 8);
+	} else if (n >= 4) {
+		memcpy(p, &w4, 4);
+		memcpy(p + n - 4, &w4, 4);
+	} else if (n) {
+		p[0] = v;
+		p[n / 2] = v;
+		p[n - 1] = v;
+	}
+}
+
+bool shadow_write(struct shadow_map *m, uint64_t gpa, const struct shadow_run *runs, uint32_t nr)
 {
 	uint64_t idx, s, page;
+	uint32_t n = 0, zeros = 0;
 	unsigned int count;
-	uint8_t first = 0;
+	uint8_t first = 0, *p;
 
+	for (uint32_t i = 0; i < nr; i++) {
+		n += runs[i].n;
+		zeros += runs[i].val ? 0 : runs[i].n;
+		if (!first && runs[i].n) /* the value that poisons a clean page, should it */
+			first = runs[i].val;
+	}
 	if (n == 0 || n > SHADOW_PER_PAGE || (gpa & SHADOW_GRANULE_MASK) ||
 	    (gpa & (SHADOW_PAGE_SIZE - 1)) / SHADOW_GRANULE + n > SHADOW_PER_PAGE ||
 	    !shadow_layout_index(&m->layout, gpa, &idx))
 		return false;
 	s = idx / SHADOW_GRANULE;
 	page = s / SHADOW_PER_PAGE;
-	/* count = non-zero bytes: + old zeros overwritten, - new zeros written (mod 2^32) */
-	count = m->page_dirty[page] + zero_bytes(m->bytes + s, n) - zeros;
-	/* the value that poisons a clean page is only wanted when it does */
-	for (uint32_t i = 0; i < n && !first && !m->page_dirty[page] && count; i++)
-		first = vals[i];
-	memcpy(m->bytes + s, vals, n);
-	page_count_update(m, page, count, first);
+	p = m->bytes + s;
+	if (zeros < n && m->page_dirty[page]) {
+		/* poisoned before and after (an object's usual slot): no count needed */
+		m->page_dirty[page] = SHADOW_COUNT_SOME;
+	} else {
+		/* count = non-zero bytes: + old zeros overwritten, - new zeros written (mod 2^32)
+		 */
+		count = page_count(m, page) + zero_bytes(p, n) - zeros;
+		page_count_update(m, page, count, first);
+	}
+	for (uint32_t i = 0; i < nr; i++) {
+		fill(p, runs[i].val, runs[i].n);
+		p += runs[i].n;
+	}
+	return true;
+}
+
+bool shadow_replace(struct shadow_map *m, uint64_t gpa, uint8_t old, uint8_t val)
+{
+	uint64_t idx;
+
+	if ((gpa & SHADOW_GRANULE_MASK) || !shadow_layout_index(&m->layout, gpa, &idx) ||
+	    m->bytes[idx / SHADOW_GRANULE] != old)
+		return false;
+	if ((old == 0) == (val == 0)) /* the page's count of non-zero bytes stays */
+		m->bytes[idx / SHADOW_GRANULE] = val;
+	else
+		set_in_page(m, idx / SHADOW_GRANULE, idx / SHADOW_GRANULE + 1, val);
 	return true;
 }
 

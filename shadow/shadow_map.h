@@ -13,7 +13,10 @@
  * Per guest page the map counts non-zero shadow bytes, so it can tell the
  * notify callback exactly when a page becomes poisoned (count 0 -> >0) or
  * clean (>0 -> 0). ept/ arms and disarms pages from that; the callback runs
- * only on a change.
+ * only on a change. An object's slot written over a poisoned page with some
+ * poison of its own (shadow_write, the usual allocation and free) leaves the
+ * page poisoned whatever the count was: the count then only says "some"
+ * (SHADOW_COUNT_SOME) and is taken again when a write could clean the page.
  *
  * Not thread-safe: the owner (struct sanitizer) serializes.
  */
@@ -74,10 +77,12 @@ void shadow_lazy_free(void *p, size_t bytes);
 /* val: the shadow value whose write made the page poisoned (0 when it became clean). */
 typedef void (*shadow_notify_fn)(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val);
 
+#define SHADOW_COUNT_SOME 0xFFFF /* page_dirty: non-zero bytes, how many not kept */
+
 struct shadow_map {
 	struct shadow_ram_layout layout;
 	uint8_t *bytes;	      /* layout.total / 8 shadow bytes */
-	uint16_t *page_dirty; /* per guest page: count of non-zero shadow bytes */
+	uint16_t *page_dirty; /* per guest page: count of non-zero shadow bytes, or SOME */
 	size_t bytes_len, dirty_len;
 	shadow_notify_fn notify;
 	void *notify_ctx;
@@ -105,14 +110,26 @@ bool shadow_poison(struct shadow_map *m, uint64_t gpa, uint64_t len, uint8_t val
  */
 bool shadow_unpoison(struct shadow_map *m, uint64_t gpa, uint64_t len);
 
+/* n granules whose shadow is val: a piece of an object's slot. */
+struct shadow_run {
+	uint32_t n;
+	uint8_t val;
+};
+
 /*
- * Set the n shadow bytes of the granules from gpa (granule-aligned) to
- * vals[0 .. n), of which the caller built `zeros` as 0: a whole object slot
- * in one call. All n granules must lie in one guest page of RAM; returns
- * false (and changes nothing) otherwise.
+ * Set the shadow of the granules from gpa (granule-aligned) to runs[0 ..
+ * nr), one after the other: a whole object slot in one call. All granules
+ * must lie in one guest page of RAM; returns false (and changes nothing)
+ * otherwise.
  */
-bool shadow_write(struct shadow_map *m, uint64_t gpa, const uint8_t *vals, uint32_t n,
-		  uint32_t zeros);
+bool shadow_write(struct shadow_map *m, uint64_t gpa, const struct shadow_run *runs, uint32_t nr);
+
+/*
+ * If the shadow byte of the granule at gpa (granule-aligned, RAM) is `old`,
+ * set it to `val`, as shadow_poison() of that granule would; else change
+ * nothing. Returns whether it was `old`.
+ */
+bool shadow_replace(struct shadow_map *m, uint64_t gpa, uint8_t old, uint8_t val);
 
 /*
  * First inaccessible byte in [gpa, gpa + len), exact to the byte (a partial

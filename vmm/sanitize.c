@@ -142,6 +142,23 @@ static void san_apply(void *ctx, const struct shadow_event *ev)
 	sanitizer_apply_event(san->shadow, ev);
 }
 
+/*
+ * The consumer's batches: applied together, so the sanitizer fetches what
+ * the next events touch while it applies the current one. Page sampling and
+ * stacktrace=off change events on the way: those go one at a time.
+ */
+static void san_apply_batch(void *ctx, const struct shadow_event *evs, uint32_t n)
+{
+	struct san *san = ctx;
+
+	if (san->vm->cfg->page_alloc_sample > 1 || !san->vm->cfg->stacktrace) {
+		for (uint32_t i = 0; i < n; i++)
+			san_apply(san, &evs[i]);
+		return;
+	}
+	sanitizer_apply_events(san->shadow, evs, n);
+}
+
 static void san_log_line(void *ctx, const char *line)
 {
 	(void)ctx;
@@ -222,7 +239,7 @@ int san_create(struct vm *vm, struct san **out)
 		return ret;
 	}
 	cc.mem = (struct kv_guest_mem){.ptr = san_mem_ptr, .ctx = san, .ram_size = vm->ram.size};
-	cc.apply = san_apply;
+	cc.apply_batch = san_apply_batch;
 	cc.apply_ctx = san;
 	cc.log = san_log_line;
 	cc.mode = modes[cfg->events];

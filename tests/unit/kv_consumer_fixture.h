@@ -29,6 +29,7 @@ struct fix {
 	uint64_t seqs[MAX_SEEN];
 	size_t n;
 	struct shadow_event last;
+	uint32_t batches; /* apply_batch calls (fix_ready_batched) */
 	int log_lines;
 	char last_log[256];
 };
@@ -41,6 +42,16 @@ static inline void record(void *ctx, const struct shadow_event *ev)
 		f->seqs[f->n] = ev->seq;
 	f->n++;
 	f->last = *ev;
+}
+
+static inline void record_batch(void *ctx, const struct shadow_event *evs, uint32_t n)
+{
+	struct fix *f = ctx;
+
+	assert_true(n > 0 && n <= KV_APPLY_BATCH);
+	f->batches++;
+	for (uint32_t i = 0; i < n; i++)
+		record(ctx, &evs[i]);
 }
 
 static inline void log_line(void *ctx, const char *line)
@@ -56,12 +67,15 @@ static inline uint64_t clock_ns(void *ctx)
 	return ((struct fix *)ctx)->now;
 }
 
-static inline struct fix *fix_new_arch(uint32_t mode, uint32_t max_cpus, enum kv_arch arch)
+/* batched: the consumer hands events over through apply_batch instead of apply. */
+static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv_arch arch,
+				       bool batched)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	struct kv_consumer_config cfg = {
 	    .mem = {.ptr = fg_ptr, .ctx = &f->g, .ram_size = RAM_SIZE},
-	    .apply = record,
+	    .apply = batched ? NULL : record,
+	    .apply_batch = batched ? record_batch : NULL,
 	    .apply_ctx = f,
 	    .log = log_line,
 	    .log_ctx = f,
@@ -79,6 +93,11 @@ static inline struct fix *fix_new_arch(uint32_t mode, uint32_t max_cpus, enum kv
 	f->c = kv_consumer_new(&cfg);
 	assert_non_null(f->c);
 	return f;
+}
+
+static inline struct fix *fix_new_arch(uint32_t mode, uint32_t max_cpus, enum kv_arch arch)
+{
+	return fix_new_opts(mode, max_cpus, arch, false);
 }
 
 static inline struct fix *fix_new(uint32_t mode, uint32_t max_cpus)
@@ -100,10 +119,10 @@ static inline int32_t ring(struct fix *f, uint32_t pfn)
 }
 
 /* Registered guest with `nrings` rings of 1 << shift bytes. */
-static inline struct fix *fix_ready_arch(uint32_t mode, uint32_t nrings, uint32_t shift,
-					 enum kv_arch arch)
+static inline struct fix *fix_ready_opts(uint32_t mode, uint32_t nrings, uint32_t shift,
+					 enum kv_arch arch, bool batched)
 {
-	struct fix *f = fix_new_arch(mode, 4, arch);
+	struct fix *f = fix_new_opts(mode, 4, arch, batched);
 
 	fg_register_block(&f->g, 4);
 	assert_int_equal(ring(f, FG_REG_PFN), KV_ST_OK);
@@ -112,6 +131,12 @@ static inline struct fix *fix_ready_arch(uint32_t mode, uint32_t nrings, uint32_
 		assert_int_equal(ring(f, FG_SETUP_PFN(i)), KV_ST_OK);
 	}
 	return f;
+}
+
+static inline struct fix *fix_ready_arch(uint32_t mode, uint32_t nrings, uint32_t shift,
+					 enum kv_arch arch)
+{
+	return fix_ready_opts(mode, nrings, shift, arch, false);
 }
 
 static inline struct fix *fix_ready(uint32_t mode, uint32_t nrings, uint32_t shift)

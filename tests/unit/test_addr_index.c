@@ -2,7 +2,8 @@
 /*
  * addr_index (B+-tree of address ranges) against a brute-force reference:
  * growth to several levels, deletion down through borrows, merges and root
- * collapse, the finger after structural changes, and the entry cap.
+ * collapse, the finger after structural changes, hints taken before them,
+ * and the entry cap.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -166,6 +167,72 @@ static void test_grow_and_shrink(void **state)
 	free(r);
 }
 
+/* The id of the last range starting at or below q, 0 if none (the reference). */
+static uint32_t ref_floor(const struct ref *r, uint64_t q)
+{
+	for (uint32_t k = (uint32_t)((q - BASE) / 16) + 1; k-- > 0;)
+		if (r->id[k])
+			return r->id[k];
+	return 0;
+}
+
+/*
+ * Hints taken, then splits, merges, borrows and height changes (a size
+ * swinging between a few and thousands), then the hints finished and used:
+ * a hint may no longer help, but never misleads the lookups after it.
+ */
+static void test_stale_hints(void **state)
+{
+	enum { KEYS = 48, SPAN = 30000 };
+	struct ref *r = calloc(1, sizeof(*r));
+	struct addr_hint h[KEYS], he[KEYS / 2];
+	uint64_t q[KEYS], qe[KEYS / 2];
+	struct addr_index x;
+	uint32_t good = 0;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(addr_index_init(&x, SLOTS), 0);
+	for (uint32_t round = 0; round < 300; round++) {
+		bool grow = round % 60 < 30;
+
+		/* odd keys: the first step now, the second after the changes; even: all now */
+		for (uint32_t i = 0; i < KEYS; i++) {
+			q[i] = addr_of(rnd(SPAN)) + rnd(3) * 8;
+			if (i % 2)
+				addr_index_hint_begin(&x, q[i], &h[i]);
+			else
+				qe[i / 2] = q[i];
+		}
+		addr_index_hints(&x, qe, he, KEYS / 2);
+		for (uint32_t i = 0; i < KEYS; i += 2)
+			h[i] = he[i / 2];
+		for (uint32_t j = 0; j < 400; j++) {
+			uint32_t k = rnd(SPAN);
+
+			if (r->id[k] && (!grow || rnd(4) == 0))
+				drop(&x, r, k);
+			else if (!r->id[k] && (grow || rnd(4) == 0))
+				put(&x, r, k);
+		}
+		for (uint32_t i = 0; i < KEYS; i++) {
+			uint32_t id;
+
+			if (i % 2)
+				addr_index_hint_finish(&x, q[i], &h[i]);
+			id = addr_index_hint_floor(&x, &h[i], q[i]);
+			assert_true(id == 0 || id == ref_floor(r, q[i]));
+			good += id != 0;
+			addr_index_use_hint(&x, &h[i], q[i]);
+			check_queries(&x, r, q[i]);
+		}
+		assert_int_equal(addr_index_check(&x), r->count);
+	}
+	assert_true(good > 0); /* some hints survived the changes */
+	addr_index_destroy(&x);
+	free(r);
+}
+
 /* Ascending and descending runs split and merge at the edges only. */
 static void test_sequential(void **state)
 {
@@ -224,6 +291,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grow_and_shrink),
 	    cmocka_unit_test(test_sequential),
+	    cmocka_unit_test(test_stale_hints),
 	    cmocka_unit_test(test_cap_and_edges),
 	};
 

@@ -168,6 +168,39 @@ static void test_two_rings_global_order(void **state)
 	fix_free(f);
 }
 
+/*
+ * apply_batch: the same events in the same order, at most KV_APPLY_BATCH a
+ * call, and every drain hands over all it took (a gap holds back the rest).
+ */
+static void test_batched_apply(void **state)
+{
+	struct fix *f = fix_ready_opts(KV_MODE_SYNC, 2, 16, KV_ARCH_X86_64, true);
+	uint64_t seq = 0;
+
+	(void)state;
+	emit(f, slab(0, ++seq));
+	emit(f, slab(1, ++seq));
+	emit(f, slab(0, ++seq));
+	drain(f);
+	assert_int_equal(f->n, 3);
+	assert_int_equal(f->batches, 1);
+	for (uint32_t i = 0; i < 70; i++, seq++)
+		emit(f, slab((uint32_t)(seq % 2), seq + 1));
+	emit(f, slab(0, seq + 2)); /* seq + 1 is missing: this one waits */
+	drain(f);
+	assert_int_equal(f->n, 73);
+	assert_int_equal(f->batches, 1 + 3); /* 32 + 32 + 6 */
+	for (size_t i = 0; i < f->n; i++)
+		assert_int_equal(f->seqs[i], i + 1);
+	emit(f, slab(1, seq + 1));
+	drain(f);
+	assert_int_equal(f->n, 75);
+	assert_int_equal(f->seqs[73], seq + 1);
+	assert_int_equal(f->seqs[74], seq + 2);
+	assert_int_equal(f->batches, 5);
+	fix_free(f);
+}
+
 static void test_gap_waits_then_skips(void **state)
 {
 	struct fix *f = fix_ready(KV_MODE_SYNC, 2, 12);
@@ -341,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_name_decoded),
 	    cmocka_unit_test(test_cache_stride_decoded),
 	    cmocka_unit_test(test_two_rings_global_order),
+	    cmocka_unit_test(test_batched_apply),
 	    cmocka_unit_test(test_gap_waits_then_skips),
 	    cmocka_unit_test(test_flush_skips_gaps),
 	    cmocka_unit_test(test_seq_rewind_in_ring),

@@ -70,6 +70,11 @@ static void test_fifo_and_accounting(void **state)
 
 		assert_int_equal(quarantine_peek(&q, ids, 8), 4); /* stale slot included */
 		assert_int_equal(ids[0], 5);
+		/* 5 is quarantined again, but not in its old slot: that one is stale */
+		assert_true(quarantine_contains(&q, ids[0]));
+		assert_false(quarantine_live_at(&q, 0));
+		assert_true(quarantine_live_at(&q, 1) && quarantine_live_at(&q, 3));
+		assert_false(quarantine_live_at(&q, 4)); /* past the newest */
 		while ((id = quarantine_iter(&q, &it)))
 			seen[n++] = id;
 		assert_int_equal(n, 3); /* newest first, the stale slot skipped */
