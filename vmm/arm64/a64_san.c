@@ -192,11 +192,12 @@ static void san_notify(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val)
 	s->cfg.arm(s->cfg.ctx, gpa_page, poisoned);
 }
 
-static void san_apply(void *ctx, const struct shadow_event *ev)
+/* In the consumer's batches, so the sanitizer prefetches for the events ahead. */
+static void san_apply_batch(void *ctx, const struct shadow_event *evs, uint32_t n)
 {
 	struct a64_san *s = ctx;
 
-	sanitizer_apply_event(s->shadow, ev);
+	sanitizer_apply_events(s->shadow, evs, n);
 }
 
 static void san_log_line(void *ctx, const char *line)
@@ -248,7 +249,7 @@ static int create_consumer(struct a64_san *s)
 	const struct a64_cli *cli = s->cfg.cli;
 	struct kv_consumer_config cc = {
 	    .mem = {.ptr = san_mem_ptr, .ctx = s, .ram_size = s->cfg.ram_size},
-	    .apply = san_apply,
+	    .apply_batch = san_apply_batch,
 	    .apply_ctx = s,
 	    .log = san_log_line,
 	    .mode = modes[cli->events % 3],
