@@ -135,7 +135,11 @@ static void kv_cache_announce(const struct kmem_cache *s)
 	kv_emit(KV_EV_CACHE_CREATE, &ev);
 }
 
-/* kmalloc picks its cache from the size and gfp flags exactly like this. */
+/*
+ * kmalloc picks its cache from the size and gfp flags exactly like this. The
+ * tracepoint's bytes_alloc is the cache's s->size: the slot stride, which
+ * with slub_debug red zones is more than the object (left pad, red zone).
+ */
 static struct kmem_cache *kv_kmalloc_cache(size_t req, size_t alloc, gfp_t gfp)
 {
 	struct kmem_cache *s;
@@ -147,7 +151,11 @@ static struct kmem_cache *kv_kmalloc_cache(size_t req, size_t alloc, gfp_t gfp)
 	if (!idx || idx > KMALLOC_SHIFT_HIGH)
 		return NULL;
 	s = READ_ONCE(kmalloc_caches[kmalloc_type(gfp)][idx]);
+#ifdef CONFIG_SLUB
+	if (!s || (s->size != alloc && kmem_cache_size(s) != alloc))
+#else
 	if (!s || kmem_cache_size(s) != alloc)
+#endif
 		return NULL; /* not the cache we think: stay anonymous */
 	return s;
 }
@@ -172,6 +180,12 @@ static void kv_probe_kmalloc(void *data, unsigned long call_site, const void *pt
 	if (s) {
 		kv_cache_announce(s);
 		ev.cache_id = kv_cache_id(s);
+		/*
+		 * The object's usable size: the cache's red zones, which the
+		 * stride in its CACHE_CREATE describes, are not the object's
+		 * slack (a stride here would run into the next slot's left pad).
+		 */
+		ev.size_alloc = kmem_cache_size(s);
 	}
 	kv_emit(KV_EV_SLAB_ALLOC, &ev);
 }
