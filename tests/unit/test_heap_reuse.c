@@ -15,54 +15,14 @@
 
 #include "shadow/sanitizer.h"
 
-#define RAM	 (1u << 20)
 #define DMAP	 0xffff888000000000ull
 #define CACHE	 9  /* "test_cache": 200-byte objects in 208-byte slots */
 #define OTHER	 10 /* "kmalloc-64" */
 #define SLAB_PFN 0x40ull
 #define SLAB	 (DMAP + (SLAB_PFN << 12)) /* the cache's slab page */
 
-struct fake {
-	uint8_t ram[RAM];
-	unsigned int nreports;
-	struct report_info last;
-};
-
-static struct fake f;
-
-static bool v2p(void *ctx, uint64_t gva, uint64_t *gpa)
-{
-	(void)ctx;
-	if (gva < DMAP || gva - DMAP >= RAM)
-		return false;
-	*gpa = gva - DMAP;
-	return true;
-}
-
-static bool rd(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	(void)ctx;
-	if (gpa >= RAM || len > RAM - gpa)
-		return false;
-	memcpy(buf, f.ram + gpa, len);
-	return true;
-}
-
-static bool wr(void *ctx, uint64_t gpa, const void *buf, size_t len)
-{
-	(void)ctx;
-	if (gpa >= RAM || len > RAM - gpa)
-		return false;
-	memcpy(f.ram + gpa, buf, len);
-	return true;
-}
-
-static void sink(void *ctx, const struct report_info *r)
-{
-	(void)ctx;
-	f.nreports++;
-	f.last = *r;
-}
+#define FAKE_VBASE DMAP
+#include "tests/unit/sanitizer_fake.h"
 
 static struct sanitizer *make(enum sanitizer_mode mode)
 {

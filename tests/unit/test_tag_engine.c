@@ -20,8 +20,8 @@
 #define CACHE 3
 #define OBJ   (DMAP + 0x10000) /* 16-byte aligned, as tag-mode slabs are */
 
-#define TAG_FAKE_VBASE DMAP
-#include "tests/unit/tag_fake.h"
+#define FAKE_VBASE DMAP
+#include "tests/unit/sanitizer_fake.h"
 
 static struct sanitizer *make(enum sanitizer_tag_fault fault)
 {

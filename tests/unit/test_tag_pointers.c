@@ -21,8 +21,8 @@
 #define CACHE 3
 #define OBJ   (VBASE + 0x10000)
 
-#define TAG_FAKE_VBASE VBASE
-#include "tests/unit/tag_fake.h"
+#define FAKE_VBASE VBASE
+#include "tests/unit/sanitizer_fake.h"
 
 static struct sanitizer *make(void)
 {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fake guest of the tag-mode unit tests: 1 MiB of RAM at GPA 0, mapped
- * at TAG_FAKE_VBASE (which the including test defines), and a report sink
- * that keeps the last report, its tracks' pids and its text.
+ * A fake guest for the sanitizer's unit tests: 1 MiB of RAM at GPA 0, mapped
+ * at FAKE_VBASE (which the including test defines; tagged pointers are
+ * translated untagged), and a report sink that keeps the last report, its
+ * tracks' pids and its text.
  */
-#ifndef TESTS_UNIT_TAG_FAKE_H
-#define TESTS_UNIT_TAG_FAKE_H
+#ifndef TESTS_UNIT_SANITIZER_FAKE_H
+#define TESTS_UNIT_SANITIZER_FAKE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,9 +29,9 @@ static bool v2p(void *ctx, uint64_t gva, uint64_t *gpa)
 {
 	(void)ctx;
 	gva = tag_reset(gva);
-	if (gva < TAG_FAKE_VBASE || gva - TAG_FAKE_VBASE >= RAM)
+	if (gva < FAKE_VBASE || gva - FAKE_VBASE >= RAM)
 		return false;
-	*gpa = gva - TAG_FAKE_VBASE;
+	*gpa = gva - FAKE_VBASE;
 	return true;
 }
 
@@ -62,4 +63,4 @@ static void sink(void *ctx, const struct report_info *r)
 	report_format(r, NULL, NULL, f.text, sizeof(f.text));
 }
 
-#endif /* TESTS_UNIT_TAG_FAKE_H */
+#endif /* TESTS_UNIT_SANITIZER_FAKE_H */
