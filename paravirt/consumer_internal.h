@@ -99,10 +99,4 @@ static inline bool kv_canonical_range(const struct kv_consumer *c, uint64_t va, 
 	return last >= va && kv_canonical(c, last) && (last >> 63) == (va >> 63);
 }
 
-/* arm64 TBI: the address with its tag byte replaced by bit 55's sign. */
-static inline uint64_t kv_untag(uint64_t va)
-{
-	return (uint64_t)((int64_t)(va << 8) >> 8);
-}
-
 #endif /* PARAVIRT_CONSUMER_INTERNAL_H */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "paravirt/consumer_internal.h"
+#include "shadow/tags.h"
 
 /* The ABI's kind numbers are shadow's: decoding copies them unchanged. */
 _Static_assert(KV_EV_CACHE_CREATE == (int)SHADOW_EV_CACHE_CREATE, "kind numbering");
@@ -200,7 +201,7 @@ static enum kv_reject check_tail(const struct kv_consumer *c, const struct kv_re
  */
 static void untag_addresses(const struct kv_consumer *c, struct kv_rec *r, int *tag)
 {
-	uint64_t addr = kv_untag(r->addr);
+	uint64_t addr = tag_reset(r->addr);
 
 	*tag = -1;
 	if (c->cfg.arch != KV_ARCH_ARM64)
@@ -208,7 +209,7 @@ static void untag_addresses(const struct kv_consumer *c, struct kv_rec *r, int *
 	if (addr != r->addr)
 		*tag = (int)(r->addr >> 56);
 	r->addr = addr;
-	r->old_addr = kv_untag(r->old_addr);
+	r->old_addr = tag_reset(r->old_addr);
 }
 
 enum kv_reject kv_decode_record(const struct kv_consumer *c, const uint8_t *rec, uint32_t len,

@@ -4,6 +4,7 @@
  * fields are extracted with masks, never used as shift counts or array
  * indices before they are range-checked.
  */
+#include "shadow/tags.h"
 #include "vmm/arm64/a64_insn.h"
 
 #include <errno.h>
@@ -326,5 +327,5 @@ uint8_t a64_ptr_tag(uint64_t va)
 
 uint64_t a64_untag(uint64_t va)
 {
-	return (va & (1ull << 55)) ? va | 0xff00000000000000ull : va & 0x00ffffffffffffffull;
+	return tag_reset(va);
 }
