@@ -178,6 +178,10 @@ static int kv_register(void)
 	r->task_pid_off = offsetof(struct task_struct, pid);
 	r->task_comm_off = offsetof(struct task_struct, comm);
 	r->task_struct_size = min_t(size_t, sizeof(struct task_struct), 65536);
+	/* The host reads a trapped freed page's count: bulk allocations send no event. */
+	BUILD_BUG_ON(sizeof_field(struct page, _refcount) != 4);
+	r->page_struct_size = sizeof(struct page);
+	r->page_refcount_off = offsetof(struct page, _refcount);
 	r->release_len = strnlen(rel, KV_RELEASE_MAX);
 	memcpy(r->release, rel, r->release_len);
 	st = kv_command(r, KV_CMD_REGISTER);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "paravirt/consumer_internal.h"
+#include "shadow/sanitizer.h"
 
 /* Largest task_struct the offsets may point into (Linux's is ~10 KiB). */
 #define KV_TASK_STRUCT_MAX (64u * 1024)
@@ -32,6 +33,17 @@ static bool task_offsets_ok(const struct kv_cmd_register *b)
 	       (uint64_t)b->task_comm_off + KV_COMM_LEN <= b->task_struct_size;
 }
 
+/* Largest struct page accepted (Linux's is 64 bytes; debug options add a few words). */
+#define KV_PAGE_STRUCT_MAX 256u
+
+static bool page_struct_ok(const struct kv_cmd_register *b)
+{
+	if (b->page_struct_size == 0)
+		return b->page_refcount_off == 0;
+	return b->vmemmap_base && b->page_struct_size <= KV_PAGE_STRUCT_MAX &&
+	       b->page_refcount_off % 4 == 0 && b->page_refcount_off + 4 <= b->page_struct_size;
+}
+
 static enum kv_reject check_register(struct kv_consumer *c, const struct kv_cmd_register *b)
 {
 	if (b->guest_kind != KV_GUEST_TESTGUEST && b->guest_kind != KV_GUEST_LINUX)
@@ -45,7 +57,7 @@ static enum kv_reject check_register(struct kv_consumer *c, const struct kv_cmd_
 	    !opt_range(c, b->vmalloc_start, b->vmalloc_end) ||
 	    !opt_range(c, b->text_start, b->text_end))
 		return KV_REJ_REG_FIELD;
-	if (b->current_task_pcpu > (1ull << 32) || !task_offsets_ok(b))
+	if (b->current_task_pcpu > (1ull << 32) || !task_offsets_ok(b) || !page_struct_ok(b))
 		return KV_REJ_REG_FIELD;
 	if (b->seq_counter_gpa &&
 	    (b->seq_counter_gpa % 8 || !c->cfg.mem.ptr(c->cfg.mem.ctx, b->seq_counter_gpa, 8)))
@@ -58,10 +70,15 @@ static enum kv_reject check_register(struct kv_consumer *c, const struct kv_cmd_
 	return KV_REJ_COUNT;
 }
 
-static int cmd_register(struct kv_consumer *c, const struct kv_cmd_register *b)
+static int cmd_register(struct kv_consumer *c, struct kv_cmd_register *b)
 {
 	struct kv_guest_layout *l = &c->layout;
-	enum kv_reject why = check_register(c, b);
+	enum kv_reject why;
+
+	/* Before 1.3 the block ended at release[]: what follows is not ours. */
+	if ((b->hdr.abi_version & 0xffff) < 3)
+		b->page_struct_size = b->page_refcount_off = 0;
+	why = check_register(c, b);
 
 	if (why != KV_REJ_COUNT) {
 		kv_reject(c, why, 0, b->guest_kind);
@@ -87,6 +104,8 @@ static int cmd_register(struct kv_consumer *c, const struct kv_cmd_register *b)
 	    .task_pid_off = b->task_pid_off,
 	    .task_comm_off = b->task_comm_off,
 	    .task_struct_size = b->task_struct_size,
+	    .page_struct_size = b->page_struct_size,
+	    .page_refcount_off = b->page_refcount_off,
 	};
 	memcpy(l->release, b->release, b->release_len);
 	l->release[b->release_len] = '\0';
@@ -94,6 +113,21 @@ static int cmd_register(struct kv_consumer *c, const struct kv_cmd_register *b)
 	kv_log(c, "guest registered: kind %u, %u cpus, release \"%s\"", l->guest_kind, l->nr_cpus,
 	       l->release);
 	return KV_ST_OK;
+}
+
+void kv_layout_to_sanitizer(const struct kv_guest_layout *l, struct sanitizer *s)
+{
+	const struct sanitizer_layout sl = {
+	    .vmemmap_base = l->vmemmap_base,
+	    .page_struct_size = l->page_struct_size,
+	    .page_refcount_off = l->page_refcount_off,
+	    .direct_map_base = l->direct_map_base,
+	    .vmalloc_start = l->vmalloc_start,
+	    .vmalloc_end = l->vmalloc_end,
+	    .release = l->release[0] ? l->release : NULL,
+	};
+
+	sanitizer_set_layout(s, &sl);
 }
 
 static uint32_t min_ring_shift(const struct kv_consumer *c)

@@ -127,6 +127,7 @@ struct kv_guest_layout {
 	uint64_t kaslr_offset, text_start, text_end;
 	uint64_t seq_counter_gpa, percpu_offsets_va, current_task_pcpu;
 	uint32_t task_pid_off, task_comm_off, task_struct_size;
+	uint32_t page_struct_size, page_refcount_off; /* 0: unknown (guests before 1.3) */
 	char release[KV_RELEASE_MAX + 1];
 };
 
@@ -161,6 +162,9 @@ void kv_consumer_flush(struct kv_consumer *c);
 void kv_consumer_reset(struct kv_consumer *c);
 
 bool kv_consumer_layout(struct kv_consumer *c, struct kv_guest_layout *out);
+/* Tell the sanitizer what a registered layout says about addresses and struct page. */
+struct sanitizer;
+void kv_layout_to_sanitizer(const struct kv_guest_layout *l, struct sanitizer *s);
 void kv_consumer_get_stats(struct kv_consumer *c, struct kv_consumer_stats *out);
 void kv_consumer_print_stats(struct kv_consumer *c, FILE *f);
 /* Host bytes held: fixed at creation, whatever the guest does. */

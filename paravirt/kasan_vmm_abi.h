@@ -29,7 +29,7 @@ typedef uint64_t kv_u64;
 
 /* ABI version: major << 16 | minor. The host accepts blocks of its major only. */
 #define KV_ABI_MAJOR   1u
-#define KV_ABI_MINOR   2u
+#define KV_ABI_MINOR   3u
 #define KV_ABI_VERSION ((KV_ABI_MAJOR << 16) | KV_ABI_MINOR)
 
 /* ---- discovery ---------------------------------------------------------- */
@@ -167,6 +167,9 @@ struct kv_cmd_register {
 	kv_u32 task_struct_size;      /* bound for the two offsets above */
 	kv_u32 release_len;	      /* bytes used in release[] */
 	char release[KV_RELEASE_MAX]; /* utsname()->release, printable ASCII */
+	/* 1.3: a page's reference count, at vmemmap_base + pfn * page_struct_size */
+	kv_u32 page_struct_size;  /* sizeof(struct page); 0 if unknown */
+	kv_u32 page_refcount_off; /* offsetof(struct page, _refcount), a 4-byte count */
 };
 
 #define KV_RING_SHIFT_MIN	12u /* 4 KiB: sync mode */
@@ -377,7 +380,7 @@ static inline kv_u64 kv_ring_tail(const struct kv_ring_hdr *h)
 
 /* The layout is part of the ABI: catch drift in every build that includes this. */
 _Static_assert(sizeof(struct kv_cmd_hdr) == 16, "kv_cmd_hdr layout");
-_Static_assert(sizeof(struct kv_cmd_register) == 184, "kv_cmd_register layout");
+_Static_assert(sizeof(struct kv_cmd_register) == 192, "kv_cmd_register layout");
 _Static_assert(sizeof(struct kv_cmd_ring_setup) == 40, "kv_cmd_ring_setup layout");
 _Static_assert(sizeof(struct kv_ring_hdr) == KV_RING_HDR_SIZE, "kv_ring_hdr layout");
 _Static_assert(sizeof(struct kv_rec) == KV_REC_HDR_SIZE, "kv_rec layout");

@@ -71,6 +71,45 @@ static int pages(struct sanitizer *s, const struct shadow_event *ev, uint64_t ad
 	return 0;
 }
 
+/*
+ * The guest's reference count of the page at gpa, from its struct page
+ * (guest memory, untrusted: only "positive" is believed). False if unknown.
+ */
+static bool page_refcount(struct sanitizer *s, uint64_t gpa, int32_t *refs)
+{
+	uint64_t pfn = gpa >> SHADOW_PAGE_SHIFT, va, pa;
+
+	if (!s->cfg.vmemmap_base || !s->cfg.page_struct_size)
+		return false;
+	va = s->cfg.vmemmap_base + pfn * s->cfg.page_struct_size + s->cfg.page_refcount_off;
+	return s->ops.virt_to_phys(s->ops.ctx, va, &pa) &&
+	       s->ops.read_phys(s->ops.ctx, pa, refs, 4);
+}
+
+/*
+ * A page whose last event freed it, trapped in use: if its struct page holds
+ * references, an allocation that sends no event handed it out again (Linux
+ * 6.1's alloc_pages_bulk() has no tracepoint; vmalloc and VMAP_STACK task
+ * stacks use it). Judged as freed, the kernel's own stack would be a
+ * use-after-free, and an armed stack page turns the guest's next interrupt
+ * into a double fault. The page becomes allocated, with no stack. A page the
+ * guest really freed has no references, so page use-after-free is still found.
+ */
+bool page_reused_locked(struct sanitizer *s, uint64_t gpa)
+{
+	const struct page_owner_entry *e = page_owner_get(&s->page_owner, gpa);
+	uint64_t pfn = gpa >> SHADOW_PAGE_SHIFT;
+	struct shadow_event ev = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = pfn};
+	int32_t refs;
+
+	if (!e || e->state != PAGE_STATE_FREED || !page_refcount(s, gpa, &refs) || refs <= 0)
+		return false;
+	ev.addr = s->cfg.direct_map_base + (pfn << SHADOW_PAGE_SHIFT);
+	pages(s, &ev, ev.addr, false);
+	s->st.pages_reused++;
+	return true;
+}
+
 /* Resized in place: only the object's extent and allocation track change. */
 static void realloc_in_place(struct sanitizer *s, const struct shadow_event *ev,
 			     struct shadow_object *o, uint64_t req, uint64_t alloc)

@@ -78,16 +78,18 @@ int sanitizer_create(struct sanitizer **out, const struct sanitizer_config *cfg,
 	return 0;
 }
 
-void sanitizer_set_layout(struct sanitizer *s, uint64_t vmemmap_base, uint64_t vmalloc_start,
-			  uint64_t vmalloc_end, const char *release)
+void sanitizer_set_layout(struct sanitizer *s, const struct sanitizer_layout *l)
 {
 	pthread_mutex_lock(&s->lock);
-	if (release)
-		s->cfg.kernel_release = release;
-	s->cfg.vmemmap_base = vmemmap_base;
-	if (vmalloc_start < vmalloc_end) {
-		s->cfg.vmalloc_start = vmalloc_start;
-		s->cfg.vmalloc_end = vmalloc_end;
+	if (l->release)
+		s->cfg.kernel_release = l->release;
+	s->cfg.vmemmap_base = l->vmemmap_base;
+	s->cfg.page_struct_size = l->page_struct_size;
+	s->cfg.page_refcount_off = l->page_refcount_off;
+	s->cfg.direct_map_base = l->direct_map_base;
+	if (l->vmalloc_start < l->vmalloc_end) {
+		s->cfg.vmalloc_start = l->vmalloc_start;
+		s->cfg.vmalloc_end = l->vmalloc_end;
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -353,4 +355,17 @@ void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out)
 	out->quarantine_bytes = s->quarantine.total;
 	depot_get_stats(&s->depot, &out->depot);
 	pthread_mutex_unlock(&s->lock);
+}
+
+void sanitizer_print_stats(struct sanitizer *s, FILE *f)
+{
+	struct sanitizer_stats st;
+
+	sanitizer_get_stats(s, &st);
+	fprintf(f,
+		"kasan-vmm: sanitizer: %llu events, %llu reports (%llu suppressed), %llu objects "
+		"tracked, %llu freed pages found reused\n",
+		(unsigned long long)st.events, (unsigned long long)st.reports,
+		(unsigned long long)st.reports_suppressed, (unsigned long long)st.objects,
+		(unsigned long long)st.pages_reused);
 }

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "shadow/depot.h"
 #include "shadow/event.h"
@@ -61,14 +62,17 @@ struct sanitizer_config {
 	const struct shadow_ram_range *ram; /* guest RAM ranges, sorted */
 	unsigned int nr_ram;
 	enum sanitizer_mode mode;
-	uint64_t quarantine_bytes; /* 0: RAM / 32 */
-	uint64_t depot_bytes;	   /* 0: DEPOT_DEFAULT_BYTES */
-	uint32_t max_objects;	   /* 0: OBJECTS_DEFAULT_CAP */
-	uint32_t stack_ring_size;  /* 0: 32768 */
-	bool multi_shot;	   /* false: only the first report reaches the sink */
-	bool write_patterns;	   /* slack canary + free fill in guest memory (see above) */
-	uint64_t vmemmap_base;	   /* struct page array (64-byte entries); 0: unknown */
-	uint64_t vmalloc_start;	   /* [start, end): reports say "vmalloc virtual mapping" */
+	uint64_t quarantine_bytes;  /* 0: RAM / 32 */
+	uint64_t depot_bytes;	    /* 0: DEPOT_DEFAULT_BYTES */
+	uint32_t max_objects;	    /* 0: OBJECTS_DEFAULT_CAP */
+	uint32_t stack_ring_size;   /* 0: 32768 */
+	bool multi_shot;	    /* false: only the first report reaches the sink */
+	bool write_patterns;	    /* slack canary + free fill in guest memory (see above) */
+	uint64_t vmemmap_base;	    /* struct page array; 0: unknown */
+	uint32_t page_struct_size;  /* its entries' size; 0: unknown (reports assume 64) */
+	uint32_t page_refcount_off; /* where an entry keeps its 4-byte reference count */
+	uint64_t direct_map_base;   /* kernel address of GPA 0 (page events' addr) */
+	uint64_t vmalloc_start;	    /* [start, end): reports say "vmalloc virtual mapping" */
 	uint64_t vmalloc_end;
 	uint64_t tag_seed; /* tag mode RNG seed; 0: fixed default */
 	enum sanitizer_tag_fault tag_fault;
@@ -122,6 +126,7 @@ struct sanitizer_stats {
 	uint64_t quarantine_count, quarantine_bytes, quarantine_evicted;
 	uint64_t quarantine_dropped; /* quarantined objects of caches destroyed since */
 	uint64_t async_faults;	     /* tag faults recorded for the next drain point */
+	uint64_t pages_reused;	     /* freed pages found in use by their struct page */
 	struct depot_stats depot;
 };
 
@@ -177,12 +182,18 @@ bool sanitizer_module_find(struct sanitizer *s, uint64_t addr, struct shadow_mod
 size_t sanitizer_modules(struct sanitizer *s, struct shadow_module *out, size_t max);
 
 void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out);
+/* One summary line of the stats, for the end of a run. */
+void sanitizer_print_stats(struct sanitizer *s, FILE *f);
 
-/*
- * What the guest told at registration: where struct pages and vmalloc live,
- * and its release string (must outlive s; NULL keeps the current one).
- */
-void sanitizer_set_layout(struct sanitizer *s, uint64_t vmemmap_base, uint64_t vmalloc_start,
-			  uint64_t vmalloc_end, const char *release);
+/* What the guest told at registration (the sanitizer_config fields of the same names). */
+struct sanitizer_layout {
+	uint64_t vmemmap_base;
+	uint32_t page_struct_size, page_refcount_off;
+	uint64_t direct_map_base;
+	uint64_t vmalloc_start, vmalloc_end; /* ignored unless start < end */
+	const char *release;		     /* must outlive s; NULL keeps the current one */
+};
+
+void sanitizer_set_layout(struct sanitizer *s, const struct sanitizer_layout *l);
 
 #endif /* SHADOW_SANITIZER_H */

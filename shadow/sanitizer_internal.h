@@ -82,4 +82,7 @@ bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64
 			 bool is_write, const struct sanitizer_access *ctx);
 bool tag_drain_locked(struct sanitizer *s, const struct sanitizer_access *ctx);
 
+/* heap_events.c: a freed page the guest's struct page shows in use becomes allocated. */
+bool page_reused_locked(struct sanitizer *s, uint64_t gpa);
+
 #endif /* SHADOW_SANITIZER_INTERNAL_H */

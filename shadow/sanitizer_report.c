@@ -112,7 +112,9 @@ static void describe_page(struct sanitizer *s, struct report_info *r, uint64_t g
 	r->has_page = true;
 	r->pfn = gpa >> SHADOW_PAGE_SHIFT;
 	if (s->cfg.vmemmap_base)
-		r->page_struct_addr = s->cfg.vmemmap_base + r->pfn * 64;
+		r->page_struct_addr =
+		    s->cfg.vmemmap_base +
+		    r->pfn * (s->cfg.page_struct_size ? s->cfg.page_struct_size : 64);
 	fill_track(s, &r->page_alloc, &e->alloc, e->has_alloc);
 	fill_track(s, &r->page_free, &e->free, e->has_free);
 	shadow_map_get(&s->shadow, gpa & ~(SHADOW_PAGE_SIZE - 1), &v);
@@ -318,6 +320,10 @@ bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64
 
 	if (!find_bad(s, gpa, gva, size ? size : 1, &bad_gva, &bad_gpa))
 		return false;
+	/* each round turns one freed page allocated: at most the pages the access spans */
+	while (page_reused_locked(s, bad_gpa))
+		if (!find_bad(s, gpa, gva, size ? size : 1, &bad_gva, &bad_gpa))
+			return false;
 	if (tag_fault_deferred(s, is_write)) {
 		s->async_pending++;
 		s->st.async_faults++;

@@ -378,9 +378,7 @@ void san_doorbell(struct vcpu *vcpu, uint32_t value)
 		if (san->syms && san->layout.kaslr_offset)
 			symbols_set_offset(san->syms, san->layout.kaslr_offset);
 		san_load_exempt(san);
-		sanitizer_set_layout(san->shadow, san->layout.vmemmap_base,
-				     san->layout.vmalloc_start, san->layout.vmalloc_end,
-				     san->layout.release[0] ? san->layout.release : NULL);
+		kv_layout_to_sanitizer(&san->layout, san->shadow);
 	}
 }
 
@@ -412,17 +410,10 @@ void san_tick(struct san *san)
 
 void san_print_stats(struct san *san)
 {
-	struct sanitizer_stats s;
-
 	if (!san)
 		return;
-	sanitizer_get_stats(san->shadow, &s);
 	kv_consumer_print_stats(san->consumer, stderr);
-	fprintf(stderr,
-		"kasan-vmm: sanitizer: %llu events, %llu reports (%llu suppressed), %llu objects "
-		"tracked\n",
-		(unsigned long long)s.events, (unsigned long long)s.reports,
-		(unsigned long long)s.reports_suppressed, (unsigned long long)s.objects);
+	sanitizer_print_stats(san->shadow, stderr);
 	if (hostlog_dropped(san->log))
 		fprintf(stderr, "kasan-vmm: report log: %llu report(s) over the rate cap of %u/s\n",
 			(unsigned long long)hostlog_dropped(san->log), san->vm->cfg->report_rate);

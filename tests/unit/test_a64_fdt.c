@@ -251,12 +251,11 @@ static void test_dtc_accepts(void **state)
 	    "compatible = \"ns16550a\";",
 	    "kasan-vmm@9000000 {",
 	    "compatible = \"kasan-vmm,paravirt\";",
-	    "kasan-vmm,abi-version = <0x10002>;",
 	    "bootargs = \"console=ttyS0 earlycon kasan_vmm=on\";",
 	    "stdout-path = \"/serial@9001000\";",
 	};
 	char dir[] = "/tmp/test_a64_fdt.XXXXXX";
-	char dtb[64], dts[64], err[64];
+	char dtb[64], dts[64], err[64], abi[64];
 	struct a64_fdt_config c;
 	const char *text;
 	size_t len;
@@ -279,6 +278,9 @@ static void test_dtc_accepts(void **state)
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		if (!strstr(text, expect[i]))
 			fail_msg("dtc output lacks: %s\n%s", expect[i], text);
+	snprintf(abi, sizeof(abi), "kasan-vmm,abi-version = <0x%x>;", KV_ABI_VERSION);
+	if (!strstr(text, abi))
+		fail_msg("dtc output lacks: %s\n%s", abi, text);
 	unlink(dtb);
 	unlink(dts);
 	unlink(err);

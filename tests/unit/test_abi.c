@@ -38,6 +38,8 @@ OFF(kv_cmd_register, task_comm_off, 108);
 OFF(kv_cmd_register, task_struct_size, 112);
 OFF(kv_cmd_register, release_len, 116);
 OFF(kv_cmd_register, release, 120);
+OFF(kv_cmd_register, page_struct_size, 184);
+OFF(kv_cmd_register, page_refcount_off, 188);
 OFF(kv_cmd_ring_setup, cpu, 16);
 OFF(kv_cmd_ring_setup, size_shift, 20);
 OFF(kv_cmd_ring_setup, hdr_gpa, 24);

@@ -64,6 +64,47 @@ static void test_register_layout(void **state)
 	fix_free(f);
 }
 
+/* REGISTER with a struct page geometry; returns the status, *l the layout then. */
+static int register_pages(struct fix *f, uint32_t minor, bool vmemmap, uint32_t size, uint32_t off,
+			  struct kv_guest_layout *l)
+{
+	struct kv_cmd_register *b = fg_register_block(&f->g, 2);
+	int st;
+
+	b->hdr.abi_version = (KV_ABI_MAJOR << 16) | minor;
+	if (!vmemmap)
+		b->vmemmap_base = 0;
+	b->page_struct_size = size;
+	b->page_refcount_off = off;
+	st = ring(f, FG_REG_PFN);
+	assert_true(kv_consumer_layout(f->c, l));
+	return st;
+}
+
+/* ABI 1.3's struct page geometry: checked from 1.3 on, ignored (zeroed) before. */
+static void test_register_page_struct(void **state)
+{
+	static const uint32_t bad[][3] = {
+	    {64, 62, 1}, {512, 52, 1}, {64, 50, 1}, {0, 52, 1}, {64, 52, 0} /* no vmemmap */};
+	struct fix *f = fix_new(KV_MODE_SYNC, 4);
+	struct kv_guest_layout l;
+
+	(void)state;
+	assert_int_equal(register_pages(f, KV_ABI_MINOR, true, 64, 52, &l), KV_ST_OK);
+	assert_int_equal(l.page_struct_size, 64);
+	assert_int_equal(l.page_refcount_off, 52);
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    register_pages(f, KV_ABI_MINOR, bad[i][2], bad[i][0], bad[i][1], &l),
+		    KV_ST_EINVAL);
+	assert_int_equal(rejects(f, KV_REJ_REG_FIELD), 5);
+	/* a 1.2 block ends at release[]: whatever lies after it is not read */
+	assert_int_equal(register_pages(f, 2, true, 0xdeadbeef, 7, &l), KV_ST_OK);
+	assert_int_equal(l.page_struct_size, 0);
+	assert_int_equal(l.page_refcount_off, 0);
+	fix_free(f);
+}
+
 static void test_single_ring_in_order(void **state)
 {
 	struct fix *f = fix_ready(KV_MODE_SYNC, 1, 12);
@@ -370,6 +411,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cpuid),
 	    cmocka_unit_test(test_register_layout),
+	    cmocka_unit_test(test_register_page_struct),
 	    cmocka_unit_test(test_single_ring_in_order),
 	    cmocka_unit_test(test_cache_name_decoded),
 	    cmocka_unit_test(test_cache_stride_decoded),

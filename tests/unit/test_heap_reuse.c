@@ -294,6 +294,114 @@ static void test_tag_mode_page_alloc_forgets(void **state)
 	sanitizer_destroy(s);
 }
 
+/*
+ * Pages handed out again by an allocation that sends no event (Linux 6.1's
+ * alloc_pages_bulk): the guest's struct page says whether a freed page is in
+ * use. The fake's struct page array lives in its RAM at VMEMMAP.
+ */
+#define VMEMMAP	   (DMAP + 0xC0000)
+#define REUSED_PFN 0x50ull
+#define REUSED	   (DMAP + (REUSED_PFN << 12))
+
+static void set_refcount(uint64_t pfn, int32_t refs)
+{
+	memcpy(f.ram + (VMEMMAP - DMAP) + pfn * 64 + 52, &refs, 4);
+}
+
+static struct sanitizer *with_struct_pages(enum sanitizer_mode mode, uint32_t page_struct_size)
+{
+	struct sanitizer *s = make(mode);
+	const struct sanitizer_layout l = {.vmemmap_base = VMEMMAP,
+					   .page_struct_size = page_struct_size,
+					   .page_refcount_off = page_struct_size ? 52 : 0,
+					   .direct_map_base = DMAP};
+
+	sanitizer_set_layout(s, &l);
+	pages(s, SHADOW_EV_PAGE_ALLOC, REUSED_PFN, 1);
+	pages(s, SHADOW_EV_PAGE_FREE, REUSED_PFN, 1);
+	return s;
+}
+
+static uint64_t pages_reused(struct sanitizer *s)
+{
+	struct sanitizer_stats st;
+
+	sanitizer_get_stats(s, &st);
+	return st.pages_reused;
+}
+
+static void test_freed_page_in_use_becomes_allocated(void **state)
+{
+	struct sanitizer *s = with_struct_pages(SANITIZER_GENERIC, 64);
+
+	(void)state;
+	/* really free: no references, so a page use-after-free is reported */
+	assert_true(access_at(s, REUSED + 16, 8, false));
+	assert_int_equal(f.nreports, 1);
+	assert_true(f.last.page_freed);
+	/* handed out again without an event: its owner's accesses are fine */
+	set_refcount(REUSED_PFN, 1);
+	assert_false(access_at(s, REUSED + 16, 8, true));
+	assert_int_equal(pages_reused(s), 1);
+	assert_int_equal(shadow(s, REUSED), 0);
+	assert_false(access_at(s, REUSED + 4088, 8, true));
+	assert_int_equal(pages_reused(s), 1); /* once per page */
+	/* only that page: its freed neighbour (same order-1 free) is still reported */
+	set_refcount(REUSED_PFN + 1, 0);
+	assert_true(access_at(s, REUSED + 4096, 8, false));
+	/* freed again with an event: reported again */
+	set_refcount(REUSED_PFN, 0);
+	pages(s, SHADOW_EV_PAGE_FREE, REUSED_PFN, 0);
+	assert_true(access_at(s, REUSED + 16, 8, false));
+	assert_int_equal(f.nreports, 3);
+	sanitizer_destroy(s);
+}
+
+/* An access across two such pages turns both; a hostile count (negative) is no reference. */
+static void test_reuse_spans_pages_and_distrusts_counts(void **state)
+{
+	struct sanitizer *s = with_struct_pages(SANITIZER_GENERIC, 64);
+
+	(void)state;
+	set_refcount(REUSED_PFN, 1);
+	set_refcount(REUSED_PFN + 1, 3);
+	assert_false(access_at(s, REUSED + 4092, 8, true));
+	assert_int_equal(pages_reused(s), 2);
+	pages(s, SHADOW_EV_PAGE_FREE, REUSED_PFN, 1);
+	set_refcount(REUSED_PFN, -5);
+	set_refcount(REUSED_PFN + 1, 0);
+	assert_true(access_at(s, REUSED + 8, 8, false));
+	assert_int_equal(pages_reused(s), 2);
+	assert_int_equal(f.nreports, 1);
+	sanitizer_destroy(s);
+}
+
+/* A guest that gave no struct page layout (before ABI 1.3): nothing is read, all is reported. */
+static void test_no_struct_page_layout_reports(void **state)
+{
+	struct sanitizer *s = with_struct_pages(SANITIZER_GENERIC, 0);
+
+	(void)state;
+	set_refcount(REUSED_PFN, 1);
+	assert_true(access_at(s, REUSED + 16, 8, false));
+	assert_int_equal(pages_reused(s), 0);
+	sanitizer_destroy(s);
+}
+
+/* Tag mode: a freed page (TAG_INVALID) in use gets a tag like any allocated page. */
+static void test_tag_mode_freed_page_in_use(void **state)
+{
+	struct sanitizer *s = with_struct_pages(SANITIZER_TAGS, 64);
+
+	(void)state;
+	assert_true(access_at(s, REUSED + 32, 8, false));
+	set_refcount(REUSED_PFN, 2);
+	assert_false(access_at(s, REUSED + 32, 8, true));
+	assert_int_equal(pages_reused(s), 1);
+	assert_int_equal(f.nreports, 1);
+	sanitizer_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +412,10 @@ int main(void)
 	    cmocka_unit_test(test_destroy_drops_exactly_its_own),
 	    cmocka_unit_test(test_destroy_twice),
 	    cmocka_unit_test(test_tag_mode_page_alloc_forgets),
+	    cmocka_unit_test(test_freed_page_in_use_becomes_allocated),
+	    cmocka_unit_test(test_reuse_spans_pages_and_distrusts_counts),
+	    cmocka_unit_test(test_no_struct_page_layout_reports),
+	    cmocka_unit_test(test_tag_mode_freed_page_in_use),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -365,9 +365,7 @@ void a64_san_doorbell(struct a64_san *s, const struct a64_san_cpu *c, uint32_t v
 		if (s->syms && s->layout.kaslr_offset)
 			symbols_set_offset(s->syms, s->layout.kaslr_offset);
 		load_exempt(s);
-		sanitizer_set_layout(s->shadow, s->layout.vmemmap_base, s->layout.vmalloc_start,
-				     s->layout.vmalloc_end,
-				     s->layout.release[0] ? s->layout.release : NULL);
+		kv_layout_to_sanitizer(&s->layout, s->shadow);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -471,17 +469,10 @@ void a64_san_flush(struct a64_san *s)
 
 void a64_san_print_stats(struct a64_san *s)
 {
-	struct sanitizer_stats st;
-
 	if (!s)
 		return;
-	sanitizer_get_stats(s->shadow, &st);
 	kv_consumer_print_stats(s->consumer, stderr);
-	fprintf(stderr,
-		"kasan-vmm: sanitizer: %llu events, %llu reports (%llu suppressed), %llu objects "
-		"tracked\n",
-		(unsigned long long)st.events, (unsigned long long)st.reports,
-		(unsigned long long)st.reports_suppressed, (unsigned long long)st.objects);
+	sanitizer_print_stats(s->shadow, stderr);
 }
 
 /* ---- MTE ---- */
