@@ -97,6 +97,8 @@ const char *cpl0_fixup_name(enum cpl0_fixup_kind kind)
 		return "int3";
 	case CPL0_FIXUP_FWAIT:
 		return "fwait";
+	case CPL0_FIXUP_LSL:
+		return "lsl";
 	default:
 		return "none";
 	}
@@ -133,8 +135,8 @@ int cpl0_linux_cmdline(uint64_t cannot_run, char *buf, size_t len)
 	if (!append(buf, len, &off, "lapic=notscdeadline"))
 		return -1;
 	/*
-	 * For the same reason RCU's stall detector fires on a loaded host, and
-	 * its NMI backtrace path runs lsl, which KVM's emulator cannot run.
+	 * For the same reason RCU's stall detector fires on a loaded host: its
+	 * warnings and NMI backtraces would only be noise (and slow).
 	 */
 	if (!append(buf, len, &off, "rcupdate.rcu_cpu_stall_suppress=1"))
 		return -1;

@@ -240,14 +240,21 @@ static void describe_rip(struct vcpu *vcpu, char *buf, size_t len)
 		snprintf(buf + off, len - off, ")");
 }
 
+static int vcpu_read_gva_cb(void *ctx, uint64_t gva, void *buf, size_t len)
+{
+	return vcpu_read_gva(ctx, gva, buf, len);
+}
+
 /*
  * An emulating KVM (kvm_pvm) gives up on a few instructions at guest CPL0
  * that have no CPUID bit to hide (vmm/cpl0.h): int3 becomes the #BP the
- * hardware would raise, fwait is done here. True when the guest can go on.
+ * hardware would raise, fwait and lsl are done here. True when the guest
+ * can go on.
  */
 static bool vcpu_cpl0_fixup(struct vcpu *vcpu)
 {
-	static atomic_uint seen[3];
+	static atomic_uint seen[CPL0_FIXUP_LSL + 1];
+	const struct cpl0_mem mem = {vcpu_read_gva_cb, vcpu};
 	struct kvm_run *run = vcpu->run;
 	struct cpl0_action act;
 	struct kvm_regs r;
@@ -262,11 +269,13 @@ static bool vcpu_cpl0_fixup(struct vcpu *vcpu)
 			? run->emulation_failure.insn_size
 			: sizeof(insn);
 		memcpy(insn, run->emulation_failure.insn_bytes, n);
-	} else if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0 &&
-		   vcpu_read_gva(vcpu, r.rip, insn, 1) == 0) {
-		n = 1;
+	} else if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0) {
+		/* lsl is up to 5 bytes; near the end of a mapping, one is all there is */
+		n = vcpu_read_gva(vcpu, r.rip, insn, 8) == 0   ? 8
+		    : vcpu_read_gva(vcpu, r.rip, insn, 1) == 0 ? 1
+							       : 0;
 	}
-	ret = cpl0_fixup_apply(vcpu->fd, insn, n, &act);
+	ret = cpl0_fixup_apply(vcpu->fd, insn, n, &mem, &act);
 	if (ret < 0)
 		pr_err("vCPU %d: handling %s: %s", vcpu->index, cpl0_fixup_name(act.kind),
 		       strerror(-ret));
