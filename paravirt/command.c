@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "paravirt/consumer_internal.h"
-#include "shadow/sanitizer.h"
 
 /* Largest task_struct the offsets may point into (Linux's is ~10 KiB). */
 #define KV_TASK_STRUCT_MAX (64u * 1024)
@@ -113,21 +112,6 @@ static int cmd_register(struct kv_consumer *c, struct kv_cmd_register *b)
 	kv_log(c, "guest registered: kind %u, %u cpus, release \"%s\"", l->guest_kind, l->nr_cpus,
 	       l->release);
 	return KV_ST_OK;
-}
-
-void kv_layout_to_sanitizer(const struct kv_guest_layout *l, struct sanitizer *s)
-{
-	const struct sanitizer_layout sl = {
-	    .vmemmap_base = l->vmemmap_base,
-	    .page_struct_size = l->page_struct_size,
-	    .page_refcount_off = l->page_refcount_off,
-	    .direct_map_base = l->direct_map_base,
-	    .vmalloc_start = l->vmalloc_start,
-	    .vmalloc_end = l->vmalloc_end,
-	    .release = l->release[0] ? l->release : NULL,
-	};
-
-	sanitizer_set_layout(s, &sl);
 }
 
 static uint32_t min_ring_shift(const struct kv_consumer *c)
