@@ -6,7 +6,7 @@
  * kasan-vmm sanitizer and a kernel with Linux's own KASAN.
  *
  * kasan_vmm_bench=alloc[:ROUNDS][,continue] selects it (built in: on the
- * kernel command line, run from a late initcall after the driver and the
+ * kernel command line, run from late_initcall_sync after the driver and the
  * scenario runner; as kasan_vmm_bench.ko: the module parameter, run at
  * load). One round:
  *   kmalloc:    for each size of kvb_sizes, KVB_BATCH objects, each written
@@ -258,7 +258,7 @@ static int __init kasan_vmm_bench_init(void)
 		kvb_end(ret);
 	return 0;
 }
-late_initcall(kasan_vmm_bench_init);
+late_initcall_sync(kasan_vmm_bench_init);
 #else
 static int __init kasan_vmm_bench_init(void)
 {

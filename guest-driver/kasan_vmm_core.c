@@ -276,10 +276,13 @@ module_init(kasan_vmm_init);
 #else
 /*
  * Built in, start as soon as SMP and the page allocator are up, or with
- * kasan_vmm_start=late on the command line only at late_initcall (before the
- * built-in scenario runner, which links after this file): boot-time
- * allocations stay unknown to the host, which saves an emulating host minutes
- * of traps on objects that 6.1 grows in place without any event (krealloc).
+ * kasan_vmm_start=late on the command line only at late_initcall_sync
+ * (before the built-in scenario runner and workload, which link after this
+ * file): boot-time allocations stay unknown to the host, which saves an
+ * emulating host minutes of traps on objects that 6.1 grows in place
+ * without any event (krealloc), and so do those of the boot's background
+ * tracefs work, which trace_eval_sync() (late_initcall_sync, linked
+ * earlier) has drained by then.
  */
 static bool kv_start_late;
 
@@ -300,7 +303,7 @@ static int __init kasan_vmm_init_late(void)
 {
 	return kv_start_late ? kasan_vmm_init() : 0;
 }
-late_initcall(kasan_vmm_init_late);
+late_initcall_sync(kasan_vmm_init_late);
 #endif
 module_exit(kasan_vmm_exit);
 

@@ -3,8 +3,14 @@
  * kasan_vmm_test: runs the KASAN scenarios selected by kasan_test= and
  * prints KTAP the way KUnit does (a "kasan" suite of "ok N - name" lines).
  * As a module the selection is the module parameter (default all); built in
- * it is kasan_test= on the kernel command line (default none), run from a
- * late initcall so that the kasan_vmm driver (core_initcall) is already up.
+ * it is kasan_test= on the kernel command line (default none), run from
+ * late_initcall_sync, after the kasan_vmm driver is up (core_initcall, or
+ * with kasan_vmm_start=late the same level, linked earlier) and after the
+ * boot's own background allocators are done: tracing fills tracefs from a
+ * work item that trace_eval_sync() (late_initcall_sync, linked earlier)
+ * drains. Run beside it, the scenarios' freed slab slots went to its
+ * kmalloc()s before the bad access, so use-after-free and double-free cases
+ * saw live objects.
  */
 #include <linux/init.h>
 #include <linux/kernel.h>
@@ -145,7 +151,7 @@ static void __exit kasan_vmm_test_exit(void)
 #ifdef MODULE
 module_init(kasan_vmm_test_init);
 #else
-late_initcall(kasan_vmm_test_init);
+late_initcall_sync(kasan_vmm_test_init);
 #endif
 module_exit(kasan_vmm_test_exit);
 
