@@ -189,7 +189,7 @@ if [ -n "$kasan" ]; then
 	boot kasan-1 "${image[kasan-off]}" off "$KASAN_TIMEOUT" init_on_alloc=0 kasan_vmm_start=late \
 		"kasan_vmm_bench=alloc:$ROUNDS,continue" kunit.filter_glob=kasan kunit_shutdown=reboot
 	record kasan-off kasan-1 1
-	if grep -qaE "^(\[ *[0-9.]*\] )?(not )?ok [0-9]+ - kasan" "$out/kasan-1.txt"; then
+	if grep -qaE "^(\[ *[0-9.]*\] )?(not )?ok [0-9]+ (- )?kasan([^_a-z0-9]|$)" "$out/kasan-1.txt"; then
 		say "  KUnit kasan suite done: $bsecs s boot to exit, exit $brc"
 		kunit_file=$out/kasan-1.txt
 	else

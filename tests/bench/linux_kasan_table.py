@@ -5,7 +5,8 @@ kasan-vmm's detection of the same cases on the plain kernel.
 Inputs (tests/bench/bench_linux_kasan.sh):
   --kunit FILE   console of the KASAN kernel booted with the KUnit executor:
                  KTAP, `    ok N - case`, `    not ok N - case`,
-                 `    ok N - case # SKIP why` inside `# Subtest: kasan`.
+                 `    ok N - case # SKIP why` inside `# Subtest: kasan`
+                 (6.1's KUnit prints them without the dash).
                  A KUnit KASAN case is ok iff KASAN reported what it expects
                  (or, for the "must not report" cases, reported nothing).
   --plain FILE   console of the plain kernel's scenario runner
@@ -23,7 +24,7 @@ import re
 import sys
 
 PRINTK_TIME = re.compile(r"^\[\s*\d+\.\d+\] ?")
-CASE = re.compile(r"^    (not )?ok \d+ - (\S+)(?: # SKIP ?(.*))?$")
+CASE = re.compile(r"^    (not )?ok \d+ (?:- )?(\S+)(?: # SKIP ?(.*))?$")
 SUBTEST = re.compile(r"^\s*# Subtest: (\S+)")
 
 # 6.1's mm/kasan/kasan_test.c name -> today's name (the runner's).
@@ -56,7 +57,7 @@ def ktap_cases(path, suite="kasan"):
         if m:
             status = "skip" if m.group(3) is not None else ("not ok" if m.group(1) else "ok")
             cases[m.group(2)] = (status, (m.group(3) or "").strip())
-        elif re.match(r"^(not )?ok \d+ - " + re.escape(suite) + r"\b", line):
+        elif re.match(r"^(not )?ok \d+ (?:- )?" + re.escape(suite) + r"\b", line):
             inside = False
     return cases
 
