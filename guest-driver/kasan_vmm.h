@@ -20,6 +20,7 @@ struct kv_ev {
 	u32 order;
 	u32 cache_id;
 	u32 freeptr_offset;
+	u32 red_left; /* CACHE_CREATE: bytes of the slot before the object */
 	const char *name; /* NUL-terminated or NULL */
 };
 

@@ -121,6 +121,8 @@ static void kv_cache_announce(const struct kmem_cache *s)
 	ev.name = s->name;
 	ev.size_req = s->object_size;
 	ev.size_alloc = s->size != s->object_size ? s->size : 0; /* slot stride: red zone */
+	/* slub_debug red zones put a pad before the object: the slot starts there */
+	ev.red_left = ev.size_alloc ? s->red_left_pad : 0;
 	/*
 	 * Only a free pointer inside the object is reported: with a ctor or
 	 * SLAB_TYPESAFE_BY_RCU, SLUB keeps it after the object, whose contents

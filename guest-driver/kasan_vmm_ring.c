@@ -199,7 +199,7 @@ static void kv_fill(struct kv_rec *rec, u32 kind, u32 cpu, const struct kv_ev *e
 	rec->order = ev->order;
 	rec->cache_id = ev->cache_id;
 	rec->freeptr_offset = ev->freeptr_offset;
-	rec->reserved = 0;
+	rec->red_left = ev->red_left;
 	BUILD_BUG_ON(sizeof(rec->comm) != sizeof(t->comm));
 	memcpy(rec->comm, t->comm, sizeof(rec->comm));
 }

@@ -119,6 +119,10 @@ static enum kv_reject check_cache(const struct kv_consumer *c, const struct kv_r
 		return KV_REJ_SIZE;
 	if (r->freeptr_offset != KV_FREEPTR_NONE && (uint64_t)r->freeptr_offset + 8 > slot)
 		return KV_REJ_FREEPTR;
+	/* the left red zone is part of the slot, before the object */
+	if ((uint64_t)r->red_left + r->size_req > slot)
+		return KV_REJ_SIZE;
+	out->red_left = r->red_left;
 	out->size_req = r->size_req;
 	out->size_alloc = slot;
 	out->freeptr_offset = r->freeptr_offset;

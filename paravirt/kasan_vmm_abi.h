@@ -275,7 +275,8 @@ struct kv_rec {
 	kv_u32 order;
 	kv_u32 cache_id;
 	kv_u32 freeptr_offset;
-	kv_u32 reserved; /* 0 */
+	kv_u32 red_left; /* CACHE_CREATE (1.3): slot bytes before the object (SLUB red_left_pad);
+			    else 0 */
 	char comm[KV_COMM_LEN];
 };
 

@@ -58,6 +58,7 @@ struct shadow_event {
 	uint32_t order;
 	uint32_t cache_id;
 	uint32_t freeptr_offset; /* cache create: offset of the freelist word, or UINT32_MAX */
+	uint32_t red_left;	 /* cache create: slot bytes before the object (left red zone) */
 	char name[SHADOW_NAME_LEN];
 
 	uint32_t nr_frames;

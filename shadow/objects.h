@@ -178,6 +178,7 @@ struct shadow_cache {
 	bool destroyed;
 	uint32_t object_size;
 	uint32_t stride;	 /* slot: object + red zone; object_size: no red zone */
+	uint32_t red_left;	 /* slot bytes before the object (its left red zone) */
 	uint32_t freeptr_offset; /* CACHE_NO_FREEPTR if unknown */
 	uint64_t live;		 /* objects allocated and not yet freed */
 	uint64_t quarantined;	 /* its freed objects in the quarantine now */

@@ -125,6 +125,7 @@ static void cache_create(struct sanitizer *s, const struct shadow_event *ev)
 	/* paravirt/ bounds the red zone; a stride that does not fit means none */
 	c->stride = ev->size_alloc > UINT32_MAX ? c->object_size : (uint32_t)ev->size_alloc;
 	c->freeptr_offset = ev->freeptr_offset;
+	c->red_left = c->stride - c->object_size >= ev->red_left ? ev->red_left : 0;
 	c->destroyed = false;
 	c->live = 0;
 }

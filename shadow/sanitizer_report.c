@@ -30,41 +30,48 @@ static void fill_track(struct sanitizer *s, struct report_track *t, const struct
 	t->nr_frames = depot_fetch(&s->depot, ot->handle, &t->frames);
 }
 
-/* Red zone after a slab object up to the next slot; 0 if its cache has none. */
-static uint64_t slab_redzone(struct sanitizer *s, const struct shadow_object *o)
+/* A slab object's slot around it: red zone bytes before and after; both 0 if none. */
+static void slab_slot(struct sanitizer *s, const struct shadow_object *o, uint64_t *before,
+		      uint64_t *after)
 {
 	const struct shadow_cache *c = caches_find(&s->caches, o->cache_id);
 
-	return c && c->stride > o->size_alloc ? c->stride - o->size_alloc : 0;
+	*before = *after = 0;
+	if (!c || c->stride <= o->size_alloc)
+		return;
+	*before = c->red_left < c->stride - o->size_alloc ? c->red_left : 0;
+	*after = c->stride - o->size_alloc - *before;
 }
 
 /*
  * The object an address is about: the one whose extent holds it, else a
- * slab neighbour. Linux's nearest_obj() names the object whose slot
- * [object, object + stride) holds the address, so a red zone belongs to the
- * object before it ("to the right of"); we follow that when that object is
- * tracked. The slab's leading pad, or the tail of a slot never allocated,
- * falls to the next object ("to the left of"). Caches without a red zone:
- * a neighbour at most one object size away.
+ * slab neighbour. Linux's nearest_obj() names the object whose slot holds
+ * the address: [object - left red zone, + stride). Without a left red zone
+ * (KASAN's own layout) the red zone after an object is its slot's, "to the
+ * right of" it; SLUB's debug red zones also put a pad before each object,
+ * which is the next object's ("to the left of"). We follow that when the
+ * slot's object is tracked. The slab's leading pad, or the tail of a slot
+ * never allocated, falls to the next object. Caches without a red zone: a
+ * neighbour at most one object size away.
  */
 static const struct shadow_object *nearby_object(struct sanitizer *s, uint64_t gva)
 {
 	const struct shadow_object *o =
 	    objects_get(&s->objects, objects_containing(&s->objects, gva));
-	uint64_t rz;
+	uint64_t before, after;
 
 	if (o)
 		return o;
 	o = objects_get(&s->objects, objects_floor(&s->objects, gva));
 	if (o && o->kind == OBJ_SLAB) {
-		rz = slab_redzone(s, o);
-		if (gva - (o->start + o->size_alloc) < (rz ? rz : o->size_alloc))
+		slab_slot(s, o, &before, &after);
+		if (gva - (o->start + o->size_alloc) < (before || after ? after : o->size_alloc))
 			return o;
 	}
 	o = objects_get(&s->objects, objects_ceil(&s->objects, gva));
 	if (o && o->kind == OBJ_SLAB) {
-		rz = slab_redzone(s, o);
-		if (o->start - gva <= (rz ? rz : o->size_alloc))
+		slab_slot(s, o, &before, &after);
+		if (o->start - gva <= (before || after ? before + after : o->size_alloc))
 			return o;
 	}
 	return NULL;

@@ -226,7 +226,7 @@ static void kv_fill(struct kv_rec *rec, u32 kind, const struct kv_ev *ev)
 	rec->order = 0;
 	rec->cache_id = ev->cache_id;
 	rec->freeptr_offset = ev->freeptr_offset;
-	rec->reserved = 0;
+	rec->red_left = 0; /* its caches have no left red zone */
 	memcpy(rec->comm, t->comm, KV_COMM_LEN);
 }
 

@@ -285,7 +285,7 @@ static void kv_fill(struct kv_rec *rec, u32 kind, u32 cpu, const struct kv_ev *e
 	rec->order = ev->order;
 	rec->cache_id = ev->cache_id;
 	rec->freeptr_offset = ev->freeptr_offset;
-	rec->reserved = 0;
+	rec->red_left = 0; /* its caches have no left red zone */
 	((u64 *)rec->comm)[0] = ((const u64 *)t->comm)[0];
 	((u64 *)rec->comm)[1] = ((const u64 *)t->comm)[1];
 }

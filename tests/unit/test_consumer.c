@@ -183,11 +183,13 @@ static void test_cache_stride_decoded(void **state)
 	r.size_req = 8192;
 	r.size_alloc = 8192 + KV_CACHE_REDZONE_MAX;
 	r.freeptr_offset = KV_FREEPTR_NONE;
+	r.red_left = 64; /* slub_debug's pad before the object (1.3) */
 	assert_true(fg_emit(&f->g.rings[0], r, NULL, "my_cache2"));
 	drain(f);
 	assert_int_equal(f->n, 2);
 	assert_int_equal(f->last.size_req, 8192);
 	assert_int_equal(f->last.size_alloc, 8192 + KV_CACHE_REDZONE_MAX);
+	assert_int_equal(f->last.red_left, 64);
 	assert_int_equal(f->seqs[0], 1);
 	fix_free(f);
 }

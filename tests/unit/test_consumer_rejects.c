@@ -86,6 +86,8 @@ static void test_record_rejects(void **state)
 	expect_reject(r, NULL, "c", KV_REJ_SIZE); /* red zone too large to poison per alloc */
 	r.size_alloc = 64 + 16, r.freeptr_offset = 76;
 	expect_reject(r, NULL, "c", KV_REJ_FREEPTR); /* past the stride */
+	r.freeptr_offset = KV_FREEPTR_NONE, r.red_left = 24;
+	expect_reject(r, NULL, "c", KV_REJ_SIZE); /* left red zone + object past the stride */
 	r = slab(0, 1), r.len = (uint16_t)(kv_rec_len(0, 0) + 8);
 	expect_reject(r, NULL, NULL, KV_REJ_REC_LEN); /* framed, but not the formula */
 	r = slab(0, 0);

@@ -505,6 +505,42 @@ static void test_redzone_reports(void **state)
 	sanitizer_destroy(s);
 }
 
+/*
+ * SLUB's debug red zones (slub_debug=Z): a 16-byte object in a 48-byte slot
+ * with 16 bytes of pad before it. Linux's nearest_obj() puts an address in
+ * that pad in the object's own slot: ptr[-1] is "1 bytes to the left of" it
+ * even when the object before is tracked (the bench's kmalloc_oob_left).
+ */
+static void test_redzone_left_pad_reports(void **state)
+{
+	struct sanitizer *s = make(0, true, SANITIZER_GENERIC);
+	struct shadow_event e = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x40, .addr = RZ_SLAB};
+	struct shadow_event c = {.kind = SHADOW_EV_CACHE_CREATE,
+				 .cache_id = RZ_CACHE,
+				 .size_req = 16,
+				 .size_alloc = 48,
+				 .red_left = 16,
+				 .freeptr_offset = UINT32_MAX,
+				 .name = "kmalloc-16"};
+	const uint64_t a = RZ_SLAB + 16, b = RZ_SLAB + 64; /* slots [0, 48) and [48, 96) */
+
+	(void)state;
+	ev_ex(s, &e);
+	ev_ex(s, &c);
+	ev(s, SHADOW_EV_SLAB_ALLOC, a, 16, 16, RZ_CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_ALLOC, b, 15, 16, RZ_CACHE, 0x2);
+	assert_true(access_at(s, b - 1, 1, false));
+	assert_int_equal(g->last.obj_start, b);
+	assert_non_null(strstr(g->text, "1 bytes to the left of\n allocated 15-byte region"));
+	assert_true(access_at(s, b - 16, 1, false)); /* the first byte of b's slot */
+	assert_int_equal(g->last.obj_start, b);
+	/* the rest of the gap is a's: its right red zone */
+	assert_true(access_at(s, a + 31, 1, false));
+	assert_int_equal(g->last.obj_start, a);
+	assert_non_null(strstr(g->text, "15 bytes to the right of\n allocated 16-byte region"));
+	sanitizer_destroy(s);
+}
+
 /* The slack canary covers [size_req, object size) only: red zones are never scanned. */
 static void test_redzone_not_in_canary_check(void **state)
 {
@@ -854,6 +890,7 @@ int main(void)
 	    cmocka_unit_test(test_redzones_poisoned_at_alloc_kept_at_free),
 	    cmocka_unit_test(test_redzone_left_stays_in_page),
 	    cmocka_unit_test(test_redzone_reports),
+	    cmocka_unit_test(test_redzone_left_pad_reports),
 	    cmocka_unit_test(test_redzone_not_in_canary_check),
 	    cmocka_unit_test(test_page_double_free),
 	    cmocka_unit_test(test_single_shot),
