@@ -106,6 +106,10 @@ bool page_reused_locked(struct sanitizer *s, uint64_t gpa)
 		return false;
 	ev.addr = s->cfg.direct_map_base + (pfn << SHADOW_PAGE_SHIFT);
 	pages(s, &ev, ev.addr, false);
+	/* only a page that really changed state: the caller loops while this says true */
+	e = page_owner_get(&s->page_owner, gpa);
+	if (e && e->state == PAGE_STATE_FREED)
+		return false;
 	s->st.pages_reused++;
 	return true;
 }

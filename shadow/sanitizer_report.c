@@ -39,7 +39,7 @@ static void slab_slot(struct sanitizer *s, const struct shadow_object *o, uint64
 	*before = *after = 0;
 	if (!c || c->stride <= o->size_alloc)
 		return;
-	*before = c->red_left < c->stride - o->size_alloc ? c->red_left : 0;
+	*before = c->red_left <= c->stride - o->size_alloc ? c->red_left : 0;
 	*after = c->stride - o->size_alloc - *before;
 }
 

@@ -541,6 +541,31 @@ static void test_redzone_left_pad_reports(void **state)
 	sanitizer_destroy(s);
 }
 
+/* All of the red zone before the object (no right red zone): the gap is the next object's. */
+static void test_redzone_all_left(void **state)
+{
+	struct sanitizer *s = make(0, true, SANITIZER_GENERIC);
+	struct shadow_event e = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x40, .addr = RZ_SLAB};
+	struct shadow_event c = {.kind = SHADOW_EV_CACHE_CREATE,
+				 .cache_id = RZ_CACHE,
+				 .size_req = 16,
+				 .size_alloc = 32,
+				 .red_left = 16,
+				 .freeptr_offset = UINT32_MAX,
+				 .name = "left-only"};
+	const uint64_t a = RZ_SLAB + 16, b = RZ_SLAB + 48; /* slots [0, 32) and [32, 64) */
+
+	(void)state;
+	ev_ex(s, &e);
+	ev_ex(s, &c);
+	ev(s, SHADOW_EV_SLAB_ALLOC, a, 16, 16, RZ_CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_ALLOC, b, 16, 16, RZ_CACHE, 0x2);
+	assert_true(access_at(s, a + 16, 1, false)); /* right after a: b's slot already */
+	assert_int_equal(g->last.obj_start, b);
+	assert_non_null(strstr(g->text, "16 bytes to the left of\n allocated 16-byte region"));
+	sanitizer_destroy(s);
+}
+
 /* The slack canary covers [size_req, object size) only: red zones are never scanned. */
 static void test_redzone_not_in_canary_check(void **state)
 {
@@ -891,6 +916,7 @@ int main(void)
 	    cmocka_unit_test(test_redzone_left_stays_in_page),
 	    cmocka_unit_test(test_redzone_reports),
 	    cmocka_unit_test(test_redzone_left_pad_reports),
+	    cmocka_unit_test(test_redzone_all_left),
 	    cmocka_unit_test(test_redzone_not_in_canary_check),
 	    cmocka_unit_test(test_page_double_free),
 	    cmocka_unit_test(test_single_shot),
