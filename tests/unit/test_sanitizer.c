@@ -506,6 +506,32 @@ static void test_redzone_reports(void **state)
 }
 
 /*
+ * A slab page at RZ_SLAB of a 16-byte cache whose slot is `stride` bytes with
+ * `red_left` of them before the object, and two objects in the first slots:
+ * a (16 bytes) and b (b_size bytes). Returns b; a is RZ_SLAB + red_left.
+ */
+static struct sanitizer *left_pad_slab(uint32_t stride, uint32_t red_left, uint64_t b_size,
+				       uint64_t *b)
+{
+	struct sanitizer *s = make(0, true, SANITIZER_GENERIC);
+	struct shadow_event e = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x40, .addr = RZ_SLAB};
+	struct shadow_event c = {.kind = SHADOW_EV_CACHE_CREATE,
+				 .cache_id = RZ_CACHE,
+				 .size_req = 16,
+				 .size_alloc = stride,
+				 .red_left = red_left,
+				 .freeptr_offset = UINT32_MAX,
+				 .name = "kmalloc-16"};
+
+	ev_ex(s, &e);
+	ev_ex(s, &c);
+	*b = RZ_SLAB + stride + red_left;
+	ev(s, SHADOW_EV_SLAB_ALLOC, RZ_SLAB + red_left, 16, 16, RZ_CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_ALLOC, *b, b_size, 16, RZ_CACHE, 0x2);
+	return s;
+}
+
+/*
  * SLUB's debug red zones (slub_debug=Z): a 16-byte object in a 48-byte slot
  * with 16 bytes of pad before it. Linux's nearest_obj() puts an address in
  * that pad in the object's own slot: ptr[-1] is "1 bytes to the left of" it
@@ -513,22 +539,11 @@ static void test_redzone_reports(void **state)
  */
 static void test_redzone_left_pad_reports(void **state)
 {
-	struct sanitizer *s = make(0, true, SANITIZER_GENERIC);
-	struct shadow_event e = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x40, .addr = RZ_SLAB};
-	struct shadow_event c = {.kind = SHADOW_EV_CACHE_CREATE,
-				 .cache_id = RZ_CACHE,
-				 .size_req = 16,
-				 .size_alloc = 48,
-				 .red_left = 16,
-				 .freeptr_offset = UINT32_MAX,
-				 .name = "kmalloc-16"};
-	const uint64_t a = RZ_SLAB + 16, b = RZ_SLAB + 64; /* slots [0, 48) and [48, 96) */
+	uint64_t b;
+	struct sanitizer *s = left_pad_slab(48, 16, 15, &b); /* slots [0, 48) and [48, 96) */
+	const uint64_t a = RZ_SLAB + 16;
 
 	(void)state;
-	ev_ex(s, &e);
-	ev_ex(s, &c);
-	ev(s, SHADOW_EV_SLAB_ALLOC, a, 16, 16, RZ_CACHE, 0x1);
-	ev(s, SHADOW_EV_SLAB_ALLOC, b, 15, 16, RZ_CACHE, 0x2);
 	assert_true(access_at(s, b - 1, 1, false));
 	assert_int_equal(g->last.obj_start, b);
 	assert_non_null(strstr(g->text, "1 bytes to the left of\n allocated 15-byte region"));
@@ -544,23 +559,11 @@ static void test_redzone_left_pad_reports(void **state)
 /* All of the red zone before the object (no right red zone): the gap is the next object's. */
 static void test_redzone_all_left(void **state)
 {
-	struct sanitizer *s = make(0, true, SANITIZER_GENERIC);
-	struct shadow_event e = {.kind = SHADOW_EV_PAGE_ALLOC, .pfn = 0x40, .addr = RZ_SLAB};
-	struct shadow_event c = {.kind = SHADOW_EV_CACHE_CREATE,
-				 .cache_id = RZ_CACHE,
-				 .size_req = 16,
-				 .size_alloc = 32,
-				 .red_left = 16,
-				 .freeptr_offset = UINT32_MAX,
-				 .name = "left-only"};
-	const uint64_t a = RZ_SLAB + 16, b = RZ_SLAB + 48; /* slots [0, 32) and [32, 64) */
+	uint64_t b;
+	struct sanitizer *s = left_pad_slab(32, 16, 16, &b); /* slots [0, 32) and [32, 64) */
 
 	(void)state;
-	ev_ex(s, &e);
-	ev_ex(s, &c);
-	ev(s, SHADOW_EV_SLAB_ALLOC, a, 16, 16, RZ_CACHE, 0x1);
-	ev(s, SHADOW_EV_SLAB_ALLOC, b, 16, 16, RZ_CACHE, 0x2);
-	assert_true(access_at(s, a + 16, 1, false)); /* right after a: b's slot already */
+	assert_true(access_at(s, RZ_SLAB + 32, 1, false)); /* right after a: b's slot already */
 	assert_int_equal(g->last.obj_start, b);
 	assert_non_null(strstr(g->text, "16 bytes to the left of\n allocated 16-byte region"));
 	sanitizer_destroy(s);
