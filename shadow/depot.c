@@ -83,6 +83,12 @@ int depot_init(struct depot *d, uint64_t cap_bytes)
 	return 0;
 }
 
+uint64_t depot_max_bytes(const struct depot *d)
+{
+	return d->st.cap_bytes + (uint64_t)d->max_slots * sizeof(*d->slots) +
+	       (uint64_t)d->nr_buckets * sizeof(*d->buckets) + DEPOT_RECENT * sizeof(*d->recent);
+}
+
 void depot_destroy(struct depot *d)
 {
 	if (d->slots)

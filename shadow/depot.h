@@ -60,6 +60,8 @@ struct depot {
 /* cap_bytes: memory cap for records (>= DEPOT_MIN_BYTES). 0 or -errno. */
 int depot_init(struct depot *d, uint64_t cap_bytes);
 void depot_destroy(struct depot *d);
+/* Host bytes the depot uses when full: records up to the cap plus its tables. */
+uint64_t depot_max_bytes(const struct depot *d);
 
 /*
  * Store (or find) the stack; returns its handle, or 0 if nr == 0 or no room.

@@ -19,6 +19,15 @@ static size_t aux_bytes(uint32_t cap)
 	return ((size_t)cap + 1) * sizeof(struct object_track[2]);
 }
 
+size_t objects_max_bytes(const struct object_table *t)
+{
+	const struct addr_index *x = &t->index;
+
+	return pool_bytes(t->cap) + aux_bytes(t->cap) +
+	       ((size_t)x->max_leaves + 1) * sizeof(*x->leaves) +
+	       ((size_t)x->max_inners + 1) * sizeof(*x->inners);
+}
+
 int objects_init(struct object_table *t, uint32_t cap)
 {
 	int err;

@@ -92,6 +92,8 @@ struct object_table {
 /* cap: maximum number of objects, 1 .. OBJECTS_MAX_CAP. 0 or -errno. */
 int objects_init(struct object_table *t, uint32_t cap);
 void objects_destroy(struct object_table *t);
+/* Host bytes the table uses when full (records, tracks, index): its part of README "Caps". */
+size_t objects_max_bytes(const struct object_table *t);
 
 /*
  * Add an object [start, start + max(size_req, size_alloc, 1)); returns its id

@@ -3,7 +3,7 @@
  * Page owner: per guest physical page, the last allocation and the last free
  * (task, time, depot handle), as page_owner does in Linux. Stored in a flat
  * array over guest RAM that is lazily backed, so only pages the guest ever
- * allocated or freed cost host memory (40 bytes each). Handles are held
+ * allocated or freed cost host memory (56 bytes each). Handles are held
  * without a depot reference: old page history may be evicted from the depot
  * and then prints as "not available".
  *

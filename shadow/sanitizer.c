@@ -358,15 +358,48 @@ void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void sanitizer_get_caps(struct sanitizer *s, struct sanitizer_caps *out)
+{
+	bool tags = s->cfg.mode == SANITIZER_TAGS;
+
+	memset(out, 0, sizeof(*out));
+	out->depot = depot_max_bytes(&s->depot);
+	out->objects = objects_max_bytes(&s->objects);
+	out->max_objects = s->objects.cap;
+	out->page_owner = s->page_owner.len;
+	out->shadow = s->shadow.bytes_len + s->shadow.dirty_len;
+	out->tags = tags ? s->tags.len : 0;
+	out->stack_ring = tags ? (uint64_t)s->ring.size * sizeof(*s->ring.e) : 0;
+	out->stack_ring_entries = tags ? s->ring.size : 0;
+	out->quarantine = s->quarantine.cap_bytes;
+	/* the quarantine's own ring of ids is host memory too */
+	out->total = out->depot + out->objects + out->page_owner + out->shadow + out->tags +
+		     out->stack_ring + (uint64_t)s->quarantine.size * sizeof(*s->quarantine.ring);
+}
+
+static unsigned long long mib(uint64_t bytes)
+{
+	return (unsigned long long)((bytes + (1u << 20) - 1) >> 20);
+}
+
 void sanitizer_print_stats(struct sanitizer *s, FILE *f)
 {
 	struct sanitizer_stats st;
+	struct sanitizer_caps c;
 
 	sanitizer_get_stats(s, &st);
+	sanitizer_get_caps(s, &c);
 	fprintf(f,
 		"kasan-vmm: sanitizer: %llu events, %llu reports (%llu suppressed), %llu objects "
-		"tracked, %llu freed pages found reused\n",
+		"tracked, %llu untracked, %llu freed pages found reused\n",
 		(unsigned long long)st.events, (unsigned long long)st.reports,
 		(unsigned long long)st.reports_suppressed, (unsigned long long)st.objects,
-		(unsigned long long)st.pages_reused);
+		(unsigned long long)st.untracked, (unsigned long long)st.pages_reused);
+	fprintf(f,
+		"kasan-vmm: sanitizer caps: depot %llu MiB, object table %u entries %llu MiB, page "
+		"owner %llu MiB, shadow %llu MiB, tags %llu MiB, stack ring %u entries %llu MiB, "
+		"quarantine %llu MiB of guest memory: host memory at most %llu MiB\n",
+		mib(c.depot), c.max_objects, mib(c.objects), mib(c.page_owner), mib(c.shadow),
+		mib(c.tags), c.stack_ring_entries, mib(c.stack_ring), mib(c.quarantine),
+		mib(c.total));
 }

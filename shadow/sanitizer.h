@@ -182,7 +182,19 @@ bool sanitizer_module_find(struct sanitizer *s, uint64_t addr, struct shadow_mod
 size_t sanitizer_modules(struct sanitizer *s, struct shadow_module *out, size_t max);
 
 void sanitizer_get_stats(struct sanitizer *s, struct sanitizer_stats *out);
-/* One summary line of the stats, for the end of a run. */
+/*
+ * The host memory guest events can make the sanitizer use, each part at its
+ * cap (README "Caps"); *_max_bytes of the parts, fixed at creation.
+ */
+struct sanitizer_caps {
+	uint64_t depot, objects, page_owner, shadow, tags, stack_ring;
+	uint32_t max_objects, stack_ring_entries;
+	uint64_t quarantine; /* guest bytes held back; its marks live in the object records */
+	uint64_t total;	     /* host bytes: all the above but quarantine, plus its ring */
+};
+
+void sanitizer_get_caps(struct sanitizer *s, struct sanitizer_caps *out);
+/* Summary lines of the stats and the caps, for the end of a run. */
 void sanitizer_print_stats(struct sanitizer *s, FILE *f);
 
 /* What the guest told at registration (the sanitizer_config fields of the same names). */

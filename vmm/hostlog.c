@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,12 +24,44 @@ struct hostlog {
 	uint64_t dropped;
 };
 
+/*
+ * A run killed mid-record may leave a file without its final newline:
+ * end it so the next run's first record starts on a line of its own.
+ */
+static int end_last_line(int fd, const char *path)
+{
+	struct stat st;
+	char last;
+
+	/* a pipe or terminal (--log /dev/stderr) has no last byte to read */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return 0;
+	if (pread(fd, &last, 1, st.st_size - 1) != 1) {
+		pr_err("report log %s: reading its last byte: %s", path, strerror(errno));
+		return -EIO;
+	}
+	if (last != '\n' && write(fd, "\n", 1) != 1) {
+		pr_err("report log %s: ending its last line: %s", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 static int open_append(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int err;
 
-	if (fd < 0)
+	if (fd < 0) {
+		err = -errno;
 		pr_err("report log %s: %s", path, strerror(errno));
+		return err;
+	}
+	err = end_last_line(fd, path);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	return fd;
 }
 
@@ -47,10 +81,10 @@ int hostlog_open(struct hostlog **out, const char *path)
 			return -ENOMEM;
 		}
 		log->text_fd = open_append(path);
-		log->json_fd = log->text_fd >= 0 ? open_append(json_path) : -1;
+		log->json_fd = log->text_fd >= 0 ? open_append(json_path) : log->text_fd;
 		free(json_path);
 		if (log->json_fd < 0) {
-			err = -errno;
+			err = log->json_fd;
 			hostlog_close(log);
 			return err;
 		}
@@ -103,19 +137,40 @@ void hostlog_close(struct hostlog *log)
 	free(log);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* One record, newline included, in one writev: a kill never splits a line from its end. */
+static int write_record(int fd, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	struct iovec iov[2] = {{(void *)buf, len}, {"\n", 1}};
+	int iovcnt = len && buf[len - 1] == '\n' ? 1 : 2;
+	size_t left = len + (iovcnt == 2);
+
+	while (left) {
+		ssize_t n = writev(fd, iov, iovcnt);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
+			return n < 0 ? -errno : -EIO;
+		left -= (size_t)n;
+		/* a short write (full disk, signal): go on after what was written */
+		for (int i = 0; i < iovcnt && n; i++) {
+			size_t step = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+
+			iov[i].iov_base = (char *)iov[i].iov_base + step;
+			iov[i].iov_len -= step;
+			n -= (ssize_t)step;
+		}
 	}
 	return 0;
+}
+
+static int write_synced(int fd, const char *buf)
+{
+	int err = write_record(fd, buf, strlen(buf));
+
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	return err;
 }
 
 static uint64_t now_ns(void)
@@ -146,10 +201,14 @@ static bool over_rate(struct hostlog *log)
 	return false;
 }
 
-/* Text, then fsync, then JSON, then fsync: the sidecar never names a report the log lacks. */
+/*
+ * JSON, then fsync, then text, then fsync, all before the vCPU that
+ * reported runs on: once the text log shows a report's closing line, its
+ * JSON line is on disk too. A kill between the two leaves the report in
+ * the sidecar only, never in neither.
+ */
 int hostlog_write_report(struct hostlog *log, const char *text, const char *json)
 {
-	size_t len = strlen(text);
 	int err = 0;
 
 	pthread_mutex_lock(&log->lock);
@@ -157,21 +216,11 @@ int hostlog_write_report(struct hostlog *log, const char *text, const char *json
 		pthread_mutex_unlock(&log->lock);
 		return 1;
 	}
-	write_all(STDERR_FILENO, text, len);
-	if (log->text_fd >= 0) {
-		err = write_all(log->text_fd, text, len);
-		if (!err && (len == 0 || text[len - 1] != '\n'))
-			err = write_all(log->text_fd, "\n", 1);
-		if (!err && fsync(log->text_fd) < 0)
-			err = -errno;
-	}
-	if (!err && log->json_fd >= 0 && json) {
-		err = write_all(log->json_fd, json, strlen(json));
-		if (!err)
-			err = write_all(log->json_fd, "\n", 1);
-		if (!err && fsync(log->json_fd) < 0)
-			err = -errno;
-	}
+	write_record(STDERR_FILENO, text, strlen(text));
+	if (log->json_fd >= 0 && json)
+		err = write_synced(log->json_fd, json);
+	if (!err && log->text_fd >= 0)
+		err = write_synced(log->text_fd, text);
 	pthread_mutex_unlock(&log->lock);
 	if (err)
 		pr_err("report log: write failed: %s", strerror(-err));

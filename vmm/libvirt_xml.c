@@ -237,10 +237,15 @@ static int lx_vcpu(struct lx *lx, struct vm_config *cfg)
 
 	if (!n)
 		return 0;
-	if (attr(n, "current", cur, sizeof(cur))[0])
-		return lx_set(lx, cfg, "cpus", "<vcpu current>", cur);
 	v = node_text(n);
-	err = lx_set(lx, cfg, "cpus", "<vcpu>", v ? v : "");
+	if (attr(n, "current", cur, sizeof(cur))[0]) {
+		err = lx_set(lx, cfg, "cpus", "<vcpu current>", cur);
+		/* kasan-vmm has no CPU hotplug: the maximum is not there to grow into */
+		if (!err && (!v || strcmp(v, cur)))
+			lx_note(lx, "vcpu maximum %.20s (current='%s')", v ? v : "", cur);
+	} else {
+		err = lx_set(lx, cfg, "cpus", "<vcpu>", v ? v : "");
+	}
 	free(v);
 	return err;
 }
@@ -355,6 +360,54 @@ static xmlNodePtr child(xmlNodePtr n, const char *name)
 	return NULL;
 }
 
+/* Top-level elements kasan-vmm maps or scans itself. */
+static const char *const top_mapped[] = {
+    "name", "uuid", "title",   "description", "metadata", "memory", "currentMemory",
+    "vcpu", "os",   "devices", "features",    "cpu",	  NULL};
+/*
+ * Top-level elements that change nothing a kasan-vmm guest is given: its
+ * clock runs from the host's TSC whatever the offset, it always exits when
+ * the guest powers off, reboots or crashes, and it has no power management.
+ * Any other element (numatune, cputune, iothreads, sysinfo, maxMemory,
+ * memtune, seclabel, qemu:commandline, ...) cannot be honoured.
+ */
+static const char *const top_harmless[] = {"clock",	     "on_poweroff", "on_reboot", "on_crash",
+					   "on_lockfailure", "pm",	    NULL};
+/* <features> children that describe what kasan-vmm's guest always has. */
+static const char *const features_harmless[] = {"acpi", "apic", "pae", NULL};
+
+static bool in_list(xmlNodePtr n, const char *const *names)
+{
+	if (n->ns)
+		return false;
+	for (size_t i = 0; names[i]; i++)
+		if (is_elem(n, names[i]))
+			return true;
+	return false;
+}
+
+/* Names an element, with the prefix of its namespace (qemu:commandline). */
+static void lx_note_elem(struct lx *lx, const char *parent, xmlNodePtr n)
+{
+	const xmlChar *prefix = n->ns ? n->ns->prefix : NULL;
+
+	lx_note(lx, "%s%.40s%s%.40s", parent, prefix ? (const char *)prefix : "", prefix ? ":" : "",
+		(const char *)n->name);
+}
+
+static void lx_scan_top(struct lx *lx, xmlNodePtr root)
+{
+	xmlNodePtr features = child(root, "features");
+
+	for (xmlNodePtr n = root->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !in_list(n, top_mapped) &&
+		    !in_list(n, top_harmless))
+			lx_note_elem(lx, "", n);
+	for (xmlNodePtr n = features ? features->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !in_list(n, features_harmless))
+			lx_note_elem(lx, "features ", n);
+}
+
 /* Parts outside <devices> that change what the guest is given. */
 static void lx_scan_domain(struct lx *lx)
 {
@@ -369,16 +422,15 @@ static void lx_scan_domain(struct lx *lx)
 		if (buf[0] && strcmp(buf, "x86_64"))
 			lx_note(lx, "os arch='%s'", buf);
 	}
+	if (os && attr(os, "firmware", buf, sizeof(buf))[0])
+		lx_note(lx, "os firmware='%s'", buf);
 	if (os && child(os, "loader"))
 		lx_note(lx, "os loader (firmware)");
 	if (os && child(os, "dtb"))
 		lx_note(lx, "os dtb");
-	if (child(root, "memoryBacking"))
-		lx_note(lx, "memoryBacking");
-	if (child(root, "launchSecurity"))
-		lx_note(lx, "launchSecurity");
 	if (child(root, "cpu") && child(child(root, "cpu"), "numa"))
 		lx_note(lx, "cpu numa");
+	lx_scan_top(lx, root);
 }
 
 /*

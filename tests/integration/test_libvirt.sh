@@ -79,23 +79,35 @@ one_line "tag with a bad value"
 run_vmm "$TMP/out" libvirt tag kv-plain --connect "$URI" --memory 64
 check "tag takes only sanitizer options (got $rc)" [ "$rc" = 2 ]
 
-# (e) the hook: a pure function of its arguments and the XML on stdin
+# (e) the hook: a pure function of its arguments and the XML on stdin, for
+# every operation libvirt calls it with. Only a vetoed prepare/start speaks;
+# migrate and restore read stdout as the new XML (empty: unchanged), and a
+# reconnect or attach that failed would kill a running QEMU.
 HOOK=scripts/libvirt-hook
-for f in tagged untagged; do
-	for op in prepare start started stopped release; do
+for f in tagged untagged commented; do
+	for op in prepare start started stopped release migrate restore reconnect attach; do
 		sh "$HOOK" kv-hook "$op" begin - <"$FIX/hook-$f.xml" >"$TMP/hook.out" 2>"$TMP/hook.err"
 		rc=$?
 		if [ "$f" = tagged ] && { [ "$op" = prepare ] || [ "$op" = start ]; }; then
 			check "hook: tagged $op is vetoed (got $rc)" [ "$rc" = 1 ]
 			check "hook: tagged $op says how to run it" grep -qF \
 				'kasan-vmm run --connect qemu:///system --domain kv-hook' "$TMP/hook.err"
-			check "hook: tagged $op says it in one line" [ "$(wc -l <"$TMP/hook.err")" = 1 ]
+			check "hook: tagged $op says it in one line, nothing on stdout" \
+				[ "$(wc -l <"$TMP/hook.err")" = 1 -a ! -s "$TMP/hook.out" ]
 		else
 			check "hook: $f $op passes silently (got $rc)" \
 				[ "$rc" = 0 -a ! -s "$TMP/hook.out" -a ! -s "$TMP/hook.err" ]
 		fi
 	done
 done
+# libvirt reads the hook's stdout to its end: no child may keep it open
+for f in tagged untagged; do
+	start=$(date +%s)
+	timeout 60 sh -c "timeout 5 sh $HOOK kv-hook prepare begin - <$FIX/hook-$f.xml 2>/dev/null | cat"
+	check "hook: $f prepare leaves no child holding stdout ($(($(date +%s) - start)) s)" \
+		[ $(($(date +%s) - start)) -lt 5 ]
+done
 make -s install-libvirt-hook DESTDIR="$TMP/root" >/dev/null 2>&1
 check "make install-libvirt-hook installs it 0755 in qemu.d" \
 	[ "$(stat -c %a "$TMP/root/etc/libvirt/hooks/qemu.d/kasan-vmm" 2>/dev/null)" = 755 ]
+echo "1..$tap_n"

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <libvirt/virterror.h>
+
 #include "vmm/libvirt.h"
 #include "vmm/libvirt_xml.h"
 
@@ -108,6 +110,59 @@ static void test_refusals(void **state)
 	assert_int_equal(libvirt_set_tag(conn, "test", "<sanitizer mode='off'/>"), 0);
 }
 
+/* The element libvirt holds for dom in the live (or persistent) definition; NULL: none. */
+static char *metadata(virConnectPtr conn, const char *name, unsigned int which)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	char *xml;
+
+	assert_non_null(dom);
+	xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, LIBVIRT_XML_NS, which);
+	if (!xml)
+		assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN_METADATA);
+	virDomainFree(dom);
+	return xml;
+}
+
+static void assert_metadata(virConnectPtr conn, const char *name, unsigned int which,
+			    const char *want)
+{
+	char *xml = metadata(conn, name, which);
+
+	if (want)
+		assert_string_equal(xml ? xml : "(none)", want);
+	else
+		assert_null(xml);
+	free(xml);
+}
+
+/* tag/untag on a running domain change the live definition as well as the persistent one. */
+static void test_tag_live_and_persistent(void **state)
+{
+	virConnectPtr conn = *state;
+	virDomainPtr dom = virDomainLookupByName(conn, "kv-unit");
+	const char *want = "<sanitizer mode=\"tags\" fault=\"panic\"/>";
+
+	assert_non_null(dom);
+	assert_int_equal(virDomainCreate(dom), 0); /* the test driver "runs" it */
+	assert_int_equal(virDomainIsActive(dom), 1);
+	virDomainFree(dom);
+	assert_int_equal(libvirt_set_tag(conn, "kv-unit", "<sanitizer mode='tags' fault='panic'/>"),
+			 0);
+	assert_metadata(conn, "kv-unit", VIR_DOMAIN_AFFECT_LIVE, want);
+	assert_metadata(conn, "kv-unit", VIR_DOMAIN_AFFECT_CONFIG, want);
+	assert_int_equal(libvirt_set_tag(conn, "kv-unit", NULL), 0);
+	assert_metadata(conn, "kv-unit", VIR_DOMAIN_AFFECT_LIVE, NULL);
+	assert_metadata(conn, "kv-unit", VIR_DOMAIN_AFFECT_CONFIG, NULL);
+	/* a shut-off domain has no live definition to change: persistent only */
+	dom = virDomainLookupByName(conn, "kv-unit");
+	assert_int_equal(virDomainDestroy(dom), 0);
+	virDomainFree(dom);
+	assert_int_equal(libvirt_set_tag(conn, "kv-unit", "<sanitizer mode='tags' fault='panic'/>"),
+			 0);
+	assert_metadata(conn, "kv-unit", VIR_DOMAIN_AFFECT_CONFIG, want);
+}
+
 static void test_unreachable(void **state)
 {
 	virConnectPtr conn;
@@ -122,6 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_tag_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tag_live_and_persistent, setup, teardown),
 	    cmocka_unit_test(test_unreachable),
 	};
 

@@ -115,7 +115,12 @@ static void test_full_mapping(void **state)
 	char *xml =
 	    domain("<initrd>/i</initrd><cmdline>console=ttyS0 quiet</cmdline>",
 		   "<memory unit='GiB'>1</memory><currentMemory unit='KiB'>4</currentMemory>"
-		   "<vcpu placement='static' current='3'>8</vcpu>",
+		   "<vcpu placement='static' current='3'>3</vcpu>"
+		   /* the allow-listed top-level elements virt-install writes */
+		   "<features><acpi/><apic/><pae/></features><cpu mode='host-passthrough'/>"
+		   "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>"
+		   "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot>"
+		   "<on_crash>destroy</on_crash><pm><suspend-to-mem enabled='no'/></pm>",
 		   "<emulator>/usr/bin/qemu</emulator>"
 		   "<controller type='pci' model='pci-root'/><controller type='usb'/>"
 		   "<serial type='file'><source path='/tmp/c.txt'/><target port='0'/></serial>"
@@ -182,6 +187,37 @@ static void test_unsupported_named(void **state)
 	refused("<domain type='xen'><os><type arch='aarch64'>xen</type><kernel>/k</kernel></os>"
 		"</domain>",
 		"cannot honour: domain type='xen', os arch='aarch64'");
+}
+
+/*
+ * Top-level elements outside the allow-list are named like devices, and a
+ * vCPU maximum above current= (room for hotplug kasan-vmm lacks) is named too.
+ */
+static void test_unknown_top_level_named(void **state)
+{
+	char *xml =
+	    domain("",
+		   "<vcpu current='2'>4</vcpu><maxMemory slots='16'>8388608</maxMemory>"
+		   "<numatune><memory nodeset='0'/></numatune><cputune/>"
+		   "<iothreads>2</iothreads><sysinfo type='smbios'/>"
+		   "<features><acpi/><hyperv/></features>"
+		   "<qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'/>",
+		   "");
+	struct vm_config cfg;
+
+	(void)state;
+	refused(xml, "cannot honour: vcpu maximum 4 (current='2'), maxMemory, numatune, cputune, "
+		     "iothreads, sysinfo, qemu:commandline, features hyperv (--ignore-unsupported");
+	config_init(&cfg);
+	assert_int_equal(map(xml, true, &cfg), 0);
+	assert_non_null(strstr(err_text, "running without: vcpu maximum 4"));
+	assert_int_equal(lines(err_text), 1);
+	assert_int_equal(cfg.cpus, 2);
+	config_free(&cfg);
+	free(xml);
+	refused("<domain type='kvm'><name>dom</name><os firmware='efi'><type>hvm</type>"
+		"<kernel>/k</kernel></os></domain>",
+		"cannot honour: os firmware='efi' (--ignore-unsupported");
 }
 
 static void test_long_list_stays_one_line(void **state)
@@ -343,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_full_mapping),
 	    cmocka_unit_test(test_missing_kernel),
 	    cmocka_unit_test(test_unsupported_named),
+	    cmocka_unit_test(test_unknown_top_level_named),
 	    cmocka_unit_test(test_long_list_stays_one_line),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_hostile_values),

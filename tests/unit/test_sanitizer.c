@@ -13,6 +13,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "shadow/page_owner.h"
 #include "shadow/sanitizer.h"
 
 #define RAM    (1u << 20)
@@ -657,6 +658,70 @@ static void test_single_shot(void **state)
 	sanitizer_destroy(s);
 }
 
+/*
+ * At the object-table cap (README "Caps"): with every record live, new
+ * allocations go untracked and are counted; their frees are unknown, never
+ * reported; a quarantined record is recycled before anything goes untracked.
+ */
+static void test_object_table_cap(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct sanitizer_stats st;
+	struct sanitizer_caps caps;
+	uint64_t base = DMAP + 0x20000;
+	uint32_t cap;
+
+	(void)state;
+	sanitizer_get_caps(s, &caps);
+	cap = caps.max_objects;
+	assert_int_equal(cap, 1024);
+	for (uint32_t i = 0; i < cap + 10; i++)
+		assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, base + i * 32, 32, 32, CACHE, 0x1), 0);
+	sanitizer_get_stats(s, &st);
+	assert_int_equal(st.objects, cap);
+	assert_int_equal(st.untracked, 10);
+	/* an untracked object's free: counted as unknown, no report */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, base + cap * 32, 0, 0, CACHE, 0x2), 0);
+	/* a tracked one goes to quarantine; the next allocation evicts it instead */
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_FREE, base, 0, 0, CACHE, 0x2), 0);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, base + (cap + 10) * 32, 32, 32, CACHE, 0x1),
+			 0);
+	sanitizer_get_stats(s, &st);
+	assert_int_equal(st.unknown_frees, 1);
+	assert_int_equal(st.untracked, 10);
+	assert_int_equal(st.objects, cap);
+	assert_int_equal(g->nreports, 0);
+	sanitizer_destroy(s);
+}
+
+/*
+ * The caps line's parts (README "Caps"): the page-owner table is 56 bytes per
+ * guest page whatever the guest does, and the total is the sum of the parts
+ * plus the quarantine's ring of ids.
+ */
+static void test_caps_sum(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+	struct sanitizer_caps c, after;
+
+	(void)state;
+	sanitizer_get_caps(s, &c);
+	assert_int_equal(sizeof(struct page_owner_entry), 56); /* as README "Caps" says */
+	assert_int_equal(c.page_owner, RAM / 4096 * sizeof(struct page_owner_entry));
+	assert_int_equal(c.shadow >= RAM / 8, 1);
+	assert_int_equal(c.objects >= 1024ull * sizeof(struct shadow_object), 1);
+	assert_int_equal(c.depot >= DEPOT_DEFAULT_BYTES, 1);
+	assert_int_equal(c.tags + c.stack_ring, 0); /* generic mode has neither */
+	assert_int_equal(c.quarantine, RAM / 32);
+	assert_int_equal(c.total > c.depot + c.objects + c.page_owner + c.shadow, 1);
+	assert_int_equal(c.total - (c.depot + c.objects + c.page_owner + c.shadow) < 1u << 20, 1);
+	for (int i = 0; i < 100; i++)
+		ev(s, SHADOW_EV_SLAB_ALLOC, DMAP + 0x20000 + i * 32, 32, 32, CACHE, 0x1);
+	sanitizer_get_caps(s, &after);
+	assert_memory_equal(&c, &after, sizeof(c)); /* fixed at creation */
+	sanitizer_destroy(s);
+}
+
 static void test_quarantine_eviction(void **state)
 {
 	struct sanitizer *s = with_cache(64, true);
@@ -924,6 +989,8 @@ int main(void)
 	    cmocka_unit_test(test_page_double_free),
 	    cmocka_unit_test(test_single_shot),
 	    cmocka_unit_test(test_quarantine_eviction),
+	    cmocka_unit_test(test_object_table_cap),
+	    cmocka_unit_test(test_caps_sum),
 	    cmocka_unit_test(test_kmalloc_large),
 	    cmocka_unit_test(test_pages_and_vmalloc),
 	    cmocka_unit_test(test_krealloc),

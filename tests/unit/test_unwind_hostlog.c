@@ -78,35 +78,65 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void test_hostlog_appends_both_files(void **state)
+static void put_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(content, f) >= 0, 1);
+	fclose(f);
+}
+
+/*
+ * Two runs append one report each to files holding `old_text` / `old_json`
+ * (NULL: no file yet); the files must end up as `want_text` / `want_json`.
+ */
+static void check_two_runs(const char *old_text, const char *old_json, const char *want_text,
+			   const char *want_json)
 {
 	char dir[] = "/tmp/kv-log-XXXXXX", path[256], json[300];
 	struct hostlog *log;
 	char *text, *lines;
 	int saved = dup(2);
 
-	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/kasan.log", dir);
 	snprintf(json, sizeof(json), "%s.jsonl", path);
+	if (old_text)
+		put_file(path, old_text), put_file(json, old_json);
 	freopen("/dev/null", "w", stderr); /* reports are echoed to stderr too */
 	assert_int_equal(hostlog_open(&log, path), 0);
 	assert_int_equal(hostlog_write_report(log, "REPORT ONE\n", "{\"n\":1}"), 0);
 	hostlog_close(log);
-	/* a second run appends instead of truncating */
 	assert_int_equal(hostlog_open(&log, path), 0);
 	assert_int_equal(hostlog_write_report(log, "REPORT TWO", "{\"n\":2}"), 0);
 	hostlog_close(log);
 	dup2(saved, 2);
 	text = slurp(path);
 	lines = slurp(json);
-	assert_string_equal(text, "REPORT ONE\nREPORT TWO\n");
-	assert_string_equal(lines, "{\"n\":1}\n{\"n\":2}\n");
+	assert_string_equal(text, want_text);
+	assert_string_equal(lines, want_json);
 	free(text);
 	free(lines);
 	unlink(json);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* A second run appends instead of truncating; an intact file gets no extra newline. */
+static void test_hostlog_appends_both_files(void **state)
+{
+	(void)state;
+	check_two_runs(NULL, NULL, "REPORT ONE\nREPORT TWO\n", "{\"n\":1}\n{\"n\":2}\n");
+}
+
+/* A killed run left both files cut mid-line: the next run's records start on their own lines. */
+static void test_hostlog_ends_a_cut_line(void **state)
+{
+	(void)state;
+	check_two_runs("OLD\n==== cut",
+		       "{\"n\":0}\n{\"n\":", "OLD\n==== cut\nREPORT ONE\nREPORT TWO\n",
+		       "{\"n\":0}\n{\"n\":\n{\"n\":1}\n{\"n\":2}\n");
 }
 
 static void test_hostlog_bad_path(void **state)
@@ -127,6 +157,7 @@ int main(void)
 	    cmocka_unit_test(test_unwind_chain),
 	    cmocka_unit_test(test_unwind_hostile),
 	    cmocka_unit_test(test_hostlog_appends_both_files),
+	    cmocka_unit_test(test_hostlog_ends_a_cut_line),
 	    cmocka_unit_test(test_hostlog_bad_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
