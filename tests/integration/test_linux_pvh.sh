@@ -12,4 +12,6 @@ run_vmm "$TMP/linux" run --kernel "$vmlinux" --append "earlyprintk=serial consol
 	--memory 256 --timeout 40
 check "Debian kernel prints 'Linux version' over the serial console" grep -q "Linux version 6\.1" "$TMP/linux"
 check "the run ends with exit code 122 or 124 (got $rc)" [ "$rc" = 124 -o "$rc" = 122 ]
-check "the last line names the cause" grep -qE "kasan-vmm: (timeout|KVM could not emulate an instruction .* instruction bytes)" "$TMP/linux"
+last=$(tail -n 1 "$TMP/linux")
+check "the last line names the cause (got: $last)" \
+	grep -qE "^kasan-vmm: (timeout|KVM could not emulate an instruction .* instruction bytes)" <<<"$last"
