@@ -64,8 +64,8 @@ enum vmm_exit_code {
 	VMM_EXIT_USAGE = 2,    /* bad command line, config or input file */
 	VMM_EXIT_REBOOT = 120, /* the guest asked for a reboot */
 	VMM_EXIT_TRIPLE_FAULT = 121,
-	VMM_EXIT_EMULATION = 122,   /* KVM could not emulate an instruction / internal error */
-	VMM_EXIT_UNHANDLED = 123,   /* an exit reason kasan-vmm does not handle */
+	VMM_EXIT_EMULATION = 122,   /* KVM could not emulate an instruction */
+	VMM_EXIT_UNHANDLED = 123,   /* an exit or KVM internal error kasan-vmm does not handle */
 	VMM_EXIT_TIMEOUT = 124,	    /* --timeout elapsed (as timeout(1)) */
 	VMM_EXIT_KASAN_PANIC = 125, /* fault=panic stopped the guest after a report */
 };
