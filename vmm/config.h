@@ -93,7 +93,10 @@ int config_set_option(struct vm_config *cfg, const char *section, const char *na
 /* Load an INI file into cfg (keys as the long options, section [vm]). */
 int config_load_file(struct vm_config *cfg, const char *path);
 
-/* Check every value (files exist and are readable, ranges); -EINVAL + one line on error. */
+/*
+ * Check every value (files exist and are readable, ranges, the kernel and
+ * initrd fit --memory: boot_check_fit); -EINVAL + one line on error.
+ */
 int config_validate(const struct vm_config *cfg);
 
 #endif /* VMM_CONFIG_H */
