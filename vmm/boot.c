@@ -107,10 +107,12 @@ int boot_probe_kernel(const char *path, enum boot_kind *kind)
 	return err;
 }
 
-int boot_load(const struct guest_ram *ram, const char *kernel, const char *initrd,
-	      const char *cmdline, struct boot_entry *entry)
+/* Maps the files and plans (entry NULL: no RAM is touched) or loads them. */
+static int boot_files(const struct guest_ram *ram, const char *kernel, const char *initrd,
+		      const char *cmdline, struct boot_entry *entry)
 {
-	struct boot_image k, rd = {.name = NULL};
+	struct boot_image k, rd = {.name = NULL}, *rdp = initrd ? &rd : NULL;
+	struct boot_plan plan;
 	enum boot_kind kind;
 	const char *why = "";
 	int err;
@@ -118,22 +120,35 @@ int boot_load(const struct guest_ram *ram, const char *kernel, const char *initr
 	err = image_map("kernel", kernel, &k);
 	if (err)
 		return err;
-	if (initrd) {
-		err = image_map("initrd", initrd, &rd);
-		if (err)
-			goto out;
-	}
+	err = initrd ? image_map("initrd", initrd, &rd) : 0;
+	if (err)
+		goto out;
 	err = image_check(&k, &kind, &why);
 	if (err)
 		pr_err("kernel %s: %s", kernel, why);
 	else if (kind == BOOT_KIND_BZIMAGE)
-		err = bzimage_load(ram, &k, initrd ? &rd : NULL, cmdline, entry);
+		err = entry ? bzimage_load(ram, &k, rdp, cmdline, entry)
+			    : bzimage_plan(ram, &k, rdp, &plan);
 	else
-		err = pvh_load(ram, &k, initrd ? &rd : NULL, cmdline, entry);
-	image_unmap(&rd);
+		err =
+		    entry ? pvh_load(ram, &k, rdp, cmdline, entry) : pvh_plan(ram, &k, rdp, &plan);
 out:
+	image_unmap(&rd);
 	image_unmap(&k);
 	return err;
+}
+
+int boot_check_fit(const char *kernel, const char *initrd, uint64_t ram_size)
+{
+	const struct guest_ram ram = {.alias = NULL, .size = ram_size};
+
+	return boot_files(&ram, kernel, initrd, NULL, NULL);
+}
+
+int boot_load(const struct guest_ram *ram, const char *kernel, const char *initrd,
+	      const char *cmdline, struct boot_entry *entry)
+{
+	return boot_files(ram, kernel, initrd, cmdline, entry);
 }
 
 int boot_e820_map(const struct guest_ram *ram, struct boot_memmap_entry *map)
@@ -165,10 +180,32 @@ int boot_place_high(const struct guest_ram *ram, uint64_t size, uint64_t floor, 
 
 	if (size > top)
 		return -ENOSPC;
+	/* start + size <= top <= low: in RAM, computed without touching ram->alias. */
 	start = (top - size) & ~(PAGE_SIZE - 1);
-	if (start < floor || !guest_ram_ptr(ram, start, size))
+	if (start < floor)
 		return -ENOSPC;
 	*gpa = start;
+	return 0;
+}
+
+int boot_place_initrd(const struct guest_ram *ram, const struct boot_image *initrd,
+		      uint64_t kernel_end, uint64_t limit, uint64_t *gpa)
+{
+	if (initrd->len == 0) {
+		pr_err("initrd %s: empty file", initrd->name);
+		return -EINVAL;
+	}
+	/* Both protocols pass the size on in 32 bits at most (bzImage's ramdisk_size). */
+	if (initrd->len > UINT32_MAX ||
+	    boot_place_high(ram, initrd->len, kernel_end, limit, gpa) < 0) {
+		pr_err("initrd %s: %zu bytes do not fit in guest RAM between the kernel's end "
+		       "0x%llx and 0x%llx (raise --memory)",
+		       initrd->name, initrd->len, (unsigned long long)kernel_end,
+		       (unsigned long long)(limit < guest_ram_low_size(ram)
+						? limit
+						: guest_ram_low_size(ram)));
+		return -ENOSPC;
+	}
 	return 0;
 }
 

@@ -49,6 +49,15 @@ struct boot_entry {
 /* Which protocol a file speaks, without loading it; -ENOEXEC (+ one line on stderr) if none. */
 int boot_probe_kernel(const char *path, enum boot_kind *kind);
 
+/*
+ * Checks without loading that kernel (and initrd, may be NULL) fit a guest of
+ * ram_size bytes where boot_load will put them, so that `run` rejects them
+ * before a VM exists: 0, or -ENOEXEC (not a kernel), -EFBIG (needs more RAM),
+ * -ENOSPC (initrd does not fit), -EINVAL (empty initrd), other -errno (open);
+ * one line on stderr on error.
+ */
+int boot_check_fit(const char *kernel, const char *initrd, uint64_t ram_size);
+
 /* Load kernel (+ initrd, command line) into ram; fills *entry. -errno + one line on error. */
 int boot_load(const struct guest_ram *ram, const char *kernel, const char *initrd,
 	      const char *cmdline, struct boot_entry *entry);
@@ -71,6 +80,22 @@ struct boot_image {
 
 /* The image's protocol judged from its headers; BOOT_KIND_NONE if neither. Silent. */
 enum boot_kind boot_identify(const struct boot_image *img);
+
+/*
+ * Where a loader puts the kernel and initrd in a RAM of ram->size bytes
+ * (ram->alias is not touched): the *_plan functions are the loaders' checks,
+ * with the same errors and messages, and no writes.
+ */
+struct boot_plan {
+	uint32_t entry;	     /* PVH: the 32-bit entry point */
+	uint64_t kernel_end; /* first byte past the kernel's load and run area */
+	uint64_t initrd_gpa; /* 0: no initrd */
+};
+
+int bzimage_plan(const struct guest_ram *ram, const struct boot_image *kernel,
+		 const struct boot_image *initrd, struct boot_plan *plan);
+int pvh_plan(const struct guest_ram *ram, const struct boot_image *kernel,
+	     const struct boot_image *initrd, struct boot_plan *plan);
 
 /* initrd may be NULL (no initrd); cmdline may be NULL (empty). */
 int bzimage_load(const struct guest_ram *ram, const struct boot_image *kernel,
@@ -105,6 +130,13 @@ int boot_e820_map(const struct guest_ram *ram, struct boot_memmap_entry *map);
  */
 int boot_place_high(const struct guest_ram *ram, uint64_t size, uint64_t floor, uint64_t limit,
 		    uint64_t *gpa);
+
+/*
+ * The initrd's GPA by boot_place_high (limit: one past its highest byte);
+ * -EINVAL if it is empty, -ENOSPC if it does not fit, each with one line.
+ */
+int boot_place_initrd(const struct guest_ram *ram, const struct boot_image *initrd,
+		      uint64_t kernel_end, uint64_t limit, uint64_t *gpa);
 
 /* Copies cmdline (NULL: empty) to BOOT_CMDLINE_GPA, cut to max_len bytes; returns bytes kept. */
 size_t boot_write_cmdline(const struct guest_ram *ram, const char *cmdline, size_t max_len);

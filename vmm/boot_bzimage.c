@@ -99,32 +99,6 @@ static uint64_t bzimage_kernel_end(const struct bzimage *bz)
 	return end;
 }
 
-static int bzimage_place_initrd(const struct guest_ram *ram, const struct bzimage *bz,
-				const struct boot_image *initrd, uint64_t kernel_end,
-				struct setup_header *hdr)
-{
-	uint64_t limit = bz->hdr.initrd_addr_max ? bz->hdr.initrd_addr_max : OLD_INITRD_MAX;
-	uint64_t gpa;
-
-	if (initrd->len == 0) {
-		pr_err("initrd %s: empty file", initrd->name);
-		return -EINVAL;
-	}
-	/* initrd_addr_max is the highest byte it may occupy, so the end limit is one past. */
-	if (initrd->len > UINT32_MAX ||
-	    boot_place_high(ram, initrd->len, kernel_end, limit + 1, &gpa) < 0) {
-		pr_err("initrd %s: %zu bytes do not fit in RAM between the kernel's end 0x%llx and "
-		       "0x%llx",
-		       initrd->name, initrd->len, (unsigned long long)kernel_end,
-		       (unsigned long long)limit + 1);
-		return -ENOSPC;
-	}
-	memcpy(guest_ram_ptr(ram, gpa, initrd->len), initrd->data, initrd->len);
-	hdr->ramdisk_image = (uint32_t)gpa;
-	hdr->ramdisk_size = (uint32_t)initrd->len;
-	return 0;
-}
-
 static void bzimage_fill_e820(struct boot_params *bp, const struct boot_memmap_entry *map, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -135,30 +109,58 @@ static void bzimage_fill_e820(struct boot_params *bp, const struct boot_memmap_e
 	bp->e820_entries = (uint8_t)n;
 }
 
+/* The checks of bzimage_load, on top of a parsed header. */
+static int bzimage_plan_parsed(const struct guest_ram *ram, const struct boot_image *kernel,
+			       const struct boot_image *initrd, struct bzimage *bz,
+			       struct boot_plan *plan)
+{
+	struct boot_memmap_entry map[BOOT_E820_MAX];
+	uint64_t low = guest_ram_low_size(ram), limit;
+	const char *why = "";
+	int err;
+
+	memset(plan, 0, sizeof(*plan));
+	err = bzimage_parse(kernel, bz, &why);
+	if (err) {
+		pr_err("kernel %s: %s", kernel->name, why);
+		return err;
+	}
+	plan->kernel_end = bzimage_kernel_end(bz);
+	if (boot_e820_map(ram, map) < 0 || plan->kernel_end > low) {
+		pr_err("kernel %s: needs %llu MiB of RAM below 3 GiB, the guest has %llu MiB "
+		       "(raise --memory)",
+		       kernel->name, (unsigned long long)((plan->kernel_end + (1 << 20) - 1) >> 20),
+		       (unsigned long long)(low >> 20));
+		return -EFBIG;
+	}
+	if (!initrd)
+		return 0;
+	/* initrd_addr_max is the highest byte it may occupy, so the end limit is one past. */
+	limit = (uint64_t)(bz->hdr.initrd_addr_max ? bz->hdr.initrd_addr_max : OLD_INITRD_MAX) + 1;
+	return boot_place_initrd(ram, initrd, plan->kernel_end, limit, &plan->initrd_gpa);
+}
+
+int bzimage_plan(const struct guest_ram *ram, const struct boot_image *kernel,
+		 const struct boot_image *initrd, struct boot_plan *plan)
+{
+	struct bzimage bz;
+
+	return bzimage_plan_parsed(ram, kernel, initrd, &bz, plan);
+}
+
 int bzimage_load(const struct guest_ram *ram, const struct boot_image *kernel,
 		 const struct boot_image *initrd, const char *cmdline, struct boot_entry *entry)
 {
 	static struct boot_params zero_bp;
 	struct boot_memmap_entry map[BOOT_E820_MAX];
 	struct boot_params bp = zero_bp;
+	struct boot_plan plan;
 	struct bzimage bz;
-	uint64_t kernel_end, low = guest_ram_low_size(ram);
-	const char *why = "";
-	int n, err;
+	int err;
 
-	err = bzimage_parse(kernel, &bz, &why);
-	if (err) {
-		pr_err("kernel %s: %s", kernel->name, why);
+	err = bzimage_plan_parsed(ram, kernel, initrd, &bz, &plan);
+	if (err)
 		return err;
-	}
-	n = boot_e820_map(ram, map);
-	kernel_end = bzimage_kernel_end(&bz);
-	if (n < 0 || kernel_end > low) {
-		pr_err("kernel %s: needs %llu MiB of RAM below 3 GiB, the guest has %llu MiB",
-		       kernel->name, (unsigned long long)((kernel_end + (1 << 20) - 1) >> 20),
-		       (unsigned long long)(low >> 20));
-		return -EFBIG;
-	}
 	memcpy(guest_ram_ptr(ram, BOOT_KERNEL_GPA, bz.pm_size), kernel->data + bz.setup_size,
 	       bz.pm_size);
 
@@ -172,12 +174,12 @@ int bzimage_load(const struct guest_ram *ram, const struct boot_image *kernel,
 	bp.hdr.ramdisk_image = 0;
 	bp.hdr.ramdisk_size = 0;
 	if (initrd) {
-		err = bzimage_place_initrd(ram, &bz, initrd, kernel_end, &bp.hdr);
-		if (err)
-			return err;
+		memcpy(guest_ram_ptr(ram, plan.initrd_gpa, initrd->len), initrd->data, initrd->len);
+		bp.hdr.ramdisk_image = (uint32_t)plan.initrd_gpa;
+		bp.hdr.ramdisk_size = (uint32_t)initrd->len;
 	}
 	boot_write_cmdline(ram, cmdline, bz.hdr.cmdline_size);
-	bzimage_fill_e820(&bp, map, n);
+	bzimage_fill_e820(&bp, map, boot_e820_map(ram, map));
 	memcpy(guest_ram_ptr(ram, BOOT_ZERO_PAGE_GPA, sizeof(bp)), &bp, sizeof(bp));
 
 	memset(entry, 0, sizeof(*entry));

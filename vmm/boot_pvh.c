@@ -221,9 +221,10 @@ static int pvh_check_segments(const struct guest_ram *ram, const struct boot_ima
 		if (s.paddr < BOOT_KERNEL_GPA || s.paddr > low || s.memsz > low - s.paddr) {
 			pr_err(
 			    "kernel %s: segment %u [0x%llx, +0x%llx) is not in guest RAM between "
-			    "1 MiB and 0x%llx",
+			    "1 MiB and 0x%llx%s",
 			    img->name, i, (unsigned long long)s.paddr, (unsigned long long)s.memsz,
-			    (unsigned long long)low);
+			    (unsigned long long)low,
+			    s.paddr < BOOT_KERNEL_GPA ? "" : " (raise --memory)");
 			return -EFBIG;
 		}
 		if (entry >= s.paddr && entry - s.paddr < s.memsz)
@@ -255,8 +256,8 @@ static void pvh_copy_segments(const struct guest_ram *ram, const struct boot_ima
 	}
 }
 
-static int pvh_write_start_info(const struct guest_ram *ram, const struct boot_image *initrd,
-				uint64_t kernel_end)
+static void pvh_write_start_info(const struct guest_ram *ram, const struct boot_image *initrd,
+				 const struct boot_plan *plan)
 {
 	struct hvm_start_info si = {.magic = PVH_START_MAGIC, .version = 1};
 	struct boot_memmap_entry map[BOOT_E820_MAX];
@@ -271,16 +272,7 @@ static int pvh_write_start_info(const struct guest_ram *ram, const struct boot_i
 	si.memmap_entries = (uint32_t)n;
 	si.cmdline_paddr = BOOT_CMDLINE_GPA;
 	if (initrd) {
-		if (initrd->len == 0) {
-			pr_err("initrd %s: empty file", initrd->name);
-			return -EINVAL;
-		}
-		if (boot_place_high(ram, initrd->len, kernel_end, UINT64_MAX, &mod.paddr) < 0) {
-			pr_err(
-			    "initrd %s: %zu bytes do not fit in RAM above the kernel's end 0x%llx",
-			    initrd->name, initrd->len, (unsigned long long)kernel_end);
-			return -ENOSPC;
-		}
+		mod.paddr = plan->initrd_gpa;
 		memcpy(guest_ram_ptr(ram, mod.paddr, initrd->len), initrd->data, initrd->len);
 		mod.size = initrd->len;
 		memcpy(guest_ram_ptr(ram, PVH_MODLIST_GPA, sizeof(mod)), &mod, sizeof(mod));
@@ -288,19 +280,17 @@ static int pvh_write_start_info(const struct guest_ram *ram, const struct boot_i
 		si.modlist_paddr = PVH_MODLIST_GPA;
 	}
 	memcpy(guest_ram_ptr(ram, BOOT_START_INFO_GPA, sizeof(si)), &si, sizeof(si));
-	return 0;
 }
 
-int pvh_load(const struct guest_ram *ram, const struct boot_image *kernel,
-	     const struct boot_image *initrd, const char *cmdline, struct boot_entry *entry)
+int pvh_plan(const struct guest_ram *ram, const struct boot_image *kernel,
+	     const struct boot_image *initrd, struct boot_plan *plan)
 {
 	struct elf_info info;
 	const char *why = "";
-	uint64_t kernel_end;
-	uint32_t rip;
 	int err;
 
-	err = pvh_find_entry(kernel, &rip, &why);
+	memset(plan, 0, sizeof(*plan));
+	err = pvh_find_entry(kernel, &plan->entry, &why);
 	if (err) {
 		pr_err("kernel %s: %s", kernel->name, why);
 		return err;
@@ -310,18 +300,31 @@ int pvh_load(const struct guest_ram *ram, const struct boot_image *kernel,
 		pr_err("kernel %s: guest RAM below 2 MiB", kernel->name);
 		return -EFBIG;
 	}
-	err = pvh_check_segments(ram, kernel, &info, rip, &kernel_end);
+	err = pvh_check_segments(ram, kernel, &info, plan->entry, &plan->kernel_end);
+	if (err || !initrd)
+		return err;
+	return boot_place_initrd(ram, initrd, plan->kernel_end, UINT64_MAX, &plan->initrd_gpa);
+}
+
+int pvh_load(const struct guest_ram *ram, const struct boot_image *kernel,
+	     const struct boot_image *initrd, const char *cmdline, struct boot_entry *entry)
+{
+	struct boot_plan plan;
+	struct elf_info info;
+	const char *why = "";
+	int err;
+
+	err = pvh_plan(ram, kernel, initrd, &plan);
 	if (err)
 		return err;
+	elf_parse_header(kernel, &info, &why); /* cannot fail: pvh_plan passed */
 	pvh_copy_segments(ram, kernel, &info);
-	err = pvh_write_start_info(ram, initrd, kernel_end);
-	if (err)
-		return err;
+	pvh_write_start_info(ram, initrd, &plan);
 	boot_write_cmdline(ram, cmdline, BOOT_CMDLINE_MAX - 1);
 
 	memset(entry, 0, sizeof(*entry));
 	entry->kind = BOOT_KIND_PVH;
-	entry->rip = rip;
+	entry->rip = plan.entry;
 	entry->rbx = BOOT_START_INFO_GPA;
 	return 0;
 }

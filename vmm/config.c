@@ -478,6 +478,9 @@ int config_validate(const struct vm_config *cfg)
 	for (size_t i = 0; i < NR_OPTS; i++)
 		if (check_option(cfg, &opts[i]) < 0)
 			return -EINVAL;
+	/* Only now is --memory known to be in range: does the kernel (and initrd) fit it? */
+	if (boot_check_fit(cfg->kernel, cfg->initrd, cfg->memory_mib << 20) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -64,8 +64,8 @@ enum vmm_exit_code {
 	VMM_EXIT_USAGE = 2,    /* bad command line, config or input file */
 	VMM_EXIT_REBOOT = 120, /* the guest asked for a reboot */
 	VMM_EXIT_TRIPLE_FAULT = 121,
-	VMM_EXIT_EMULATION = 122,   /* KVM could not emulate an instruction / internal error */
-	VMM_EXIT_UNHANDLED = 123,   /* an exit reason kasan-vmm does not handle */
+	VMM_EXIT_EMULATION = 122,   /* KVM could not emulate an instruction */
+	VMM_EXIT_UNHANDLED = 123,   /* an exit or KVM internal error kasan-vmm does not handle */
 	VMM_EXIT_TIMEOUT = 124,	    /* --timeout elapsed (as timeout(1)) */
 	VMM_EXIT_KASAN_PANIC = 125, /* fault=panic stopped the guest after a report */
 };
@@ -93,7 +93,10 @@ int config_set_option(struct vm_config *cfg, const char *section, const char *na
 /* Load an INI file into cfg (keys as the long options, section [vm]). */
 int config_load_file(struct vm_config *cfg, const char *path);
 
-/* Check every value (files exist and are readable, ranges); -EINVAL + one line on error. */
+/*
+ * Check every value (files exist and are readable, ranges, the kernel and
+ * initrd fit --memory: boot_check_fit); -EINVAL + one line on error.
+ */
 int config_validate(const struct vm_config *cfg);
 
 #endif /* VMM_CONFIG_H */

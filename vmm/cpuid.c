@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/cpuid.h"
@@ -230,4 +231,33 @@ int cpuid_set(struct kvm_cpuid2 *cpuid, uint32_t capacity, const struct kvm_cpui
 		return -ENOSPC;
 	cpuid->entries[cpuid->nent++] = *e;
 	return 0;
+}
+
+void cpuid_describe(struct kvm_cpuid2 *cpuid, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t function, index;
+		enum reg reg;
+		const char *name;
+	} words[] = {
+	    {1, 0, ECX, "1.ecx"},
+	    {1, 0, EDX, "1.edx"},
+	    {7, 0, EBX, "7.ebx"},
+	    {7, 0, ECX, "7.ecx"},
+	    {7, 0, EDX, "7.edx"},
+	    {0xd, 0, EAX, "d.eax"},
+	    {0xd, 1, EAX, "d1.eax"},
+	    {0x80000001, 0, ECX, "80000001.ecx"},
+	    {0x80000001, 0, EDX, "80000001.edx"},
+	};
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) && off < len; i++) {
+		struct kvm_cpuid_entry2 *e = cpuid_find(cpuid, words[i].function, words[i].index);
+		uint32_t v = e ? *entry_reg(e, words[i].reg) : 0;
+
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=0x%x", i ? " " : "",
+					words[i].name, v);
+	}
 }

@@ -8,6 +8,7 @@
 #ifndef VMM_CPUID_H
 #define VMM_CPUID_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -65,6 +66,13 @@ int cpuid_hide_pv_hypercalls(struct kvm_cpuid2 *cpuid);
 
 /* Per-vCPU copy tweaks: initial APIC id in leaf 1 EBX[31:24] and x2APIC id in 0xB/0x1F EDX. */
 void cpuid_set_apic_id(struct kvm_cpuid2 *cpuid, uint32_t apic_id);
+
+/*
+ * The feature words a guest reads (leaves 1, 7.0, 0xD.0/1, 0x80000001) as one
+ * line, "1.ecx=0x... 1.edx=0x... 7.ebx=...": the test guest prints the same
+ * line with testguest.cpuid=1, so tests compare what was set with what is seen.
+ */
+void cpuid_describe(struct kvm_cpuid2 *cpuid, char *buf, size_t len);
 
 /* Find an entry, or NULL. */
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *cpuid, uint32_t function, uint32_t index);

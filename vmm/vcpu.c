@@ -20,6 +20,7 @@
 #include "vmm/kvm_compat.h"
 #include "vmm/log.h"
 #include "vmm/sanitize.h"
+#include "vmm/vcpu_exit.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL     SIGUSR1
@@ -28,42 +29,6 @@
 #define APIC_LVT1	     0x360
 #define APIC_MODE_NMI	     0x4
 #define APIC_MODE_EXTINT     0x7
-
-static const char *const exit_names[] = {
-    [KVM_EXIT_UNKNOWN] = "KVM_EXIT_UNKNOWN",
-    [KVM_EXIT_EXCEPTION] = "KVM_EXIT_EXCEPTION",
-    [KVM_EXIT_IO] = "KVM_EXIT_IO",
-    [KVM_EXIT_HYPERCALL] = "KVM_EXIT_HYPERCALL",
-    [KVM_EXIT_DEBUG] = "KVM_EXIT_DEBUG",
-    [KVM_EXIT_HLT] = "KVM_EXIT_HLT",
-    [KVM_EXIT_MMIO] = "KVM_EXIT_MMIO",
-    [KVM_EXIT_IRQ_WINDOW_OPEN] = "KVM_EXIT_IRQ_WINDOW_OPEN",
-    [KVM_EXIT_SHUTDOWN] = "KVM_EXIT_SHUTDOWN",
-    [KVM_EXIT_FAIL_ENTRY] = "KVM_EXIT_FAIL_ENTRY",
-    [KVM_EXIT_INTR] = "KVM_EXIT_INTR",
-    [KVM_EXIT_SET_TPR] = "KVM_EXIT_SET_TPR",
-    [KVM_EXIT_TPR_ACCESS] = "KVM_EXIT_TPR_ACCESS",
-    [KVM_EXIT_NMI] = "KVM_EXIT_NMI",
-    [KVM_EXIT_INTERNAL_ERROR] = "KVM_EXIT_INTERNAL_ERROR",
-    [KVM_EXIT_SYSTEM_EVENT] = "KVM_EXIT_SYSTEM_EVENT",
-    [KVM_EXIT_IOAPIC_EOI] = "KVM_EXIT_IOAPIC_EOI",
-    [KVM_EXIT_HYPERV] = "KVM_EXIT_HYPERV",
-    [KVM_EXIT_X86_RDMSR] = "KVM_EXIT_X86_RDMSR",
-    [KVM_EXIT_X86_WRMSR] = "KVM_EXIT_X86_WRMSR",
-    [KVM_EXIT_DIRTY_RING_FULL] = "KVM_EXIT_DIRTY_RING_FULL",
-    [KVM_EXIT_AP_RESET_HOLD] = "KVM_EXIT_AP_RESET_HOLD",
-    [KVM_EXIT_X86_BUS_LOCK] = "KVM_EXIT_X86_BUS_LOCK",
-    [KVM_EXIT_XEN] = "KVM_EXIT_XEN",
-    [KVM_EXIT_NOTIFY] = "KVM_EXIT_NOTIFY",
-    [KVM_EXIT_MEMORY_FAULT] = "KVM_EXIT_MEMORY_FAULT",
-};
-
-static const char *exit_name(uint32_t reason)
-{
-	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[reason])
-		return exit_names[reason];
-	return "unknown exit reason";
-}
 
 static void kick_handler(int sig)
 {
@@ -209,35 +174,19 @@ int vcpu_read_gva(struct vcpu *vcpu, uint64_t gva, void *buf, size_t len)
 }
 
 /* "at rip 0x... (bytes: 0f 01 ca ...)": KVM's copy when it gave one, else guest memory. */
-static void describe_rip(struct vcpu *vcpu, char *buf, size_t len)
+/* Where the vCPU stopped: RIP and the bytes there, for the message that ends the run. */
+static void vcpu_read_site(struct vcpu *vcpu, struct vcpu_exit_site *site)
 {
-	struct kvm_run *run = vcpu->run;
 	struct kvm_regs r;
-	uint8_t insn[16];
-	unsigned int n = 0;
-	size_t off;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0) {
-		snprintf(buf, len, "at an unknown rip");
+	memset(site, 0, sizeof(*site));
+	site->vcpu = (unsigned int)vcpu->index;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0)
 		return;
-	}
-	off = snprintf(buf, len, "at rip 0x%llx", (unsigned long long)r.rip);
-	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
-	    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
-	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
-		n = run->emulation_failure.insn_size;
-		if (n > sizeof(insn))
-			n = sizeof(insn);
-		memcpy(insn, run->emulation_failure.insn_bytes, n);
-	} else if (vcpu_read_gva(vcpu, r.rip, insn, 8) == 0) {
-		n = 8;
-	}
-	if (n && off < len)
-		off += snprintf(buf + off, len - off, " (instruction bytes:");
-	for (unsigned int i = 0; i < n && off < len; i++)
-		off += snprintf(buf + off, len - off, " %02x", insn[i]);
-	if (n && off < len)
-		snprintf(buf + off, len - off, ")");
+	site->rip_known = true;
+	site->rip = r.rip;
+	if (vcpu_read_gva(vcpu, r.rip, site->insn, 8) == 0)
+		site->insn_len = 8;
 }
 
 static int vcpu_read_gva_cb(void *ctx, uint64_t gva, void *buf, size_t len)
@@ -347,78 +296,39 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 		 run->mmio.len);
 }
 
-static void vcpu_handle_system_event(struct vcpu *vcpu)
-{
-	struct vm *vm = vcpu->vm;
-
-	switch (vcpu->run->system_event.type) {
-	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_stop(vm, VMM_EXIT_OK, "the guest powered off");
-		break;
-	case KVM_SYSTEM_EVENT_RESET:
-		vm_stop(vm, VMM_EXIT_REBOOT, "the guest asked for a reboot");
-		break;
-	default:
-		vm_stop(vm, VMM_EXIT_UNHANDLED, "vCPU %d: system event %u", vcpu->index,
-			vcpu->run->system_event.type);
-	}
-}
-
 /* Handle one exit; the run ends through vm_stop(). */
 static void vcpu_dispatch(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vm *vm = vcpu->vm;
 	struct ept_exit x = {.vcpu = (unsigned int)vcpu->index, .vcpu_fd = vcpu->fd, .run = run};
-	char where[160];
+	struct vcpu_exit_site site;
+	char msg[320];
+	int code;
 
 	if (vm->ept && ept_handle_exit(vm->ept, &x))
 		return;
-	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
+	switch (vcpu_exit_classify(run)) {
+	case VCPU_EXIT_CLASS_IO:
 		vcpu_handle_io(vcpu);
 		san_on_exit(vcpu);
 		return;
-	case KVM_EXIT_MMIO:
+	case VCPU_EXIT_CLASS_MMIO:
 		vcpu_handle_mmio(vcpu);
 		san_on_exit(vcpu);
 		return;
-	case KVM_EXIT_INTR:
-	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC; resume and wait there */
-	case KVM_EXIT_IRQ_WINDOW_OPEN:
+	case VCPU_EXIT_CLASS_RESUME:
 		return;
-	case KVM_EXIT_SYSTEM_EVENT:
-		vcpu_handle_system_event(vcpu);
-		return;
-	case KVM_EXIT_SHUTDOWN:
-		describe_rip(vcpu, where, sizeof(where));
-		vm_stop(vm, VMM_EXIT_TRIPLE_FAULT, "triple fault on vCPU %d %s", vcpu->index,
-			where);
-		return;
-	case KVM_EXIT_INTERNAL_ERROR:
+	case VCPU_EXIT_CLASS_INTERNAL:
 		if (vcpu_cpl0_fixup(vcpu))
 			return;
-		describe_rip(vcpu, where, sizeof(where));
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
-			vm_stop(vm, VMM_EXIT_EMULATION,
-				"KVM could not emulate an instruction on vCPU %d %s", vcpu->index,
-				where);
-		else
-			vm_stop(vm, VMM_EXIT_EMULATION,
-				"KVM internal error (suberror %u) on vCPU %d %s",
-				run->internal.suberror, vcpu->index, where);
-		return;
-	case KVM_EXIT_FAIL_ENTRY:
-		vm_stop(vm, VMM_EXIT_UNHANDLED,
-			"KVM_EXIT_FAIL_ENTRY on vCPU %d: hardware entry failure reason 0x%llx",
-			vcpu->index,
-			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		return;
-	default:
-		describe_rip(vcpu, where, sizeof(where));
-		vm_stop(vm, VMM_EXIT_UNHANDLED, "unhandled exit %s (%u) on vCPU %d %s",
-			exit_name(run->exit_reason), run->exit_reason, vcpu->index, where);
+		break;
+	case VCPU_EXIT_CLASS_END:
+		break;
 	}
+	vcpu_read_site(vcpu, &site);
+	code = vcpu_exit_outcome(run, &site, msg, sizeof(msg));
+	vm_stop(vm, code, "%s", msg);
 }
 
 static void *vcpu_main(void *arg)

@@ -191,6 +191,7 @@ static int vm_setup_irqchip(struct vm *vm)
 
 static int vm_setup_cpuid(struct vm *vm)
 {
+	char words[256];
 	int cleared;
 
 	vm->cpuid =
@@ -215,6 +216,8 @@ static int vm_setup_cpuid(struct vm *vm)
 		}
 	}
 	pr_info("cpuid: %d feature bits hidden from the guest", cleared);
+	cpuid_describe(vm->cpuid, words, sizeof(words));
+	pr_debug("cpuid: the guest is given %s", words);
 	return 0;
 }
 
@@ -332,7 +335,8 @@ int vm_load_and_start(struct vm *vm)
 	ret = uart_start(vm->uart);
 	if (ret)
 		return ret;
-	/* Everything is open and loaded: drop root and lock the syscalls down before the guest runs. */
+	/* Everything is open and loaded: drop root and lock the syscalls down before the guest
+	 * runs. */
 	ret = lockdown_apply(vm->cfg);
 	if (ret)
 		return ret;

@@ -86,6 +86,31 @@ void bootinfo_print(void)
 	}
 }
 
+void bootinfo_print_cpuid(void)
+{
+	u32 max, ext_max, a, b, c, d, l1c, l1d, l7b = 0, l7c = 0, l7d = 0, xd0 = 0, xd1 = 0;
+	u32 e1c = 0, e1d = 0;
+	char on[4];
+
+	if (cmdline_get("testguest.cpuid", on, sizeof(on)) < 0 || strcmp(on, "1"))
+		return;
+	/* Leaves past the maximum would return another leaf's data: read them as absent. */
+	cpuid(0, 0, &max, &b, &c, &d);
+	cpuid(1, 0, &a, &b, &l1c, &l1d);
+	if (max >= 7)
+		cpuid(7, 0, &a, &l7b, &l7c, &l7d);
+	if (max >= 0xd) {
+		cpuid(0xd, 0, &xd0, &b, &c, &d);
+		cpuid(0xd, 1, &xd1, &b, &c, &d);
+	}
+	cpuid(0x80000000, 0, &ext_max, &b, &c, &d);
+	if (ext_max >= 0x80000001)
+		cpuid(0x80000001, 0, &a, &b, &e1c, &e1d);
+	printf("testguest: cpuid 1.ecx=0x%x 1.edx=0x%x 7.ebx=0x%x 7.ecx=0x%x 7.edx=0x%x "
+	       "d.eax=0x%x d1.eax=0x%x 80000001.ecx=0x%x 80000001.edx=0x%x\n",
+	       l1c, l1d, l7b, l7c, l7d, xd0, xd1, e1c, e1d);
+}
+
 int cmdline_get(const char *key, char *out, size_t out_size)
 {
 	size_t klen = strlen(key);

@@ -34,6 +34,12 @@ int bootinfo_parse(u32 start_info_pa);
 void bootinfo_print(void);
 
 /*
+ * testguest.cpuid=1: print the CPUID feature words the VMM gives us on one
+ * line, so that host tests can check them against what the host probe found.
+ */
+void bootinfo_print_cpuid(void);
+
+/*
  * Value of `key=` on the command line (the last occurrence wins, like
  * Linux), copied into out; its length, or -1 if the key is absent.
  */

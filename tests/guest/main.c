@@ -162,6 +162,7 @@ void kmain(u32 start_info_pa)
 		guest_exit(EXIT_BOOT);
 	}
 	bootinfo_print();
+	bootinfo_print_cpuid();
 	mmu_init();
 	tsc_calibrate();
 	smp_init();

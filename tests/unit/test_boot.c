@@ -462,6 +462,110 @@ static void test_pvh_debian_vmlinux(void **state)
 	free(ram.alias);
 }
 
+typedef int (*plan_fn)(const struct guest_ram *, const struct boot_image *,
+		       const struct boot_image *, struct boot_plan *);
+typedef int (*load_fn)(const struct guest_ram *, const struct boot_image *,
+		       const struct boot_image *, const char *, struct boot_entry *);
+
+/*
+ * The smallest RAM (whole MiB) plan() accepts, with ram->alias NULL (plans
+ * never touch it); load() must fail with one MiB less and succeed with it.
+ */
+static uint64_t min_ram_mib(plan_fn plan, load_fn load, const struct boot_image *k)
+{
+	struct guest_ram ram = {.alias = NULL};
+	struct boot_entry e;
+	struct boot_plan p;
+	uint64_t mib;
+
+	for (mib = 2; mib <= 512; mib++) {
+		ram.size = mib * MiB;
+		if (plan(&ram, k, NULL, &p) == 0)
+			break;
+		assert_int_equal(plan(&ram, k, NULL, &p), -EFBIG);
+	}
+	if (mib > 512)
+		fail_msg("%s fits in no RAM size up to 512 MiB", k->name);
+	ram = ram_new((mib - 1) * MiB);
+	assert_int_equal(load(&ram, k, NULL, NULL, &e), -EFBIG);
+	free(ram.alias);
+	ram = ram_new(mib * MiB);
+	assert_int_equal(load(&ram, k, NULL, NULL, &e), 0);
+	free(ram.alias);
+	return mib;
+}
+
+/* The plans (what config validation checks) accept exactly what the loaders load. */
+static void test_plan_matches_load(void **state)
+{
+	uint8_t initrd_data[5000];
+	struct boot_image k, r = {"initrd", initrd_data, sizeof(initrd_data)};
+	struct guest_ram ram;
+	struct boot_entry e;
+	struct boot_plan p;
+	uint64_t mib;
+
+	(void)state;
+	need_bzimage();
+	read_whole("KASAN_VMM_VMLINUX", &vmlinux);
+	k = (struct boot_image){"vmlinuz", bz.data, bz.len};
+	mib = min_ram_mib(bzimage_plan, bzimage_load, &k);
+	assert_true(mib > 32 && mib < 256); /* the Debian kernel decompresses in tens of MiB */
+	/* An initrd needs a page more; the plan's place is where the loader puts it. */
+	ram = ram_new((mib + 1) * MiB);
+	assert_int_equal(bzimage_plan(&ram, &k, &r, &p), 0);
+	assert_int_equal(bzimage_load(&ram, &k, &r, NULL, &e), 0);
+	assert_int_equal(rd(&ram, ZP(0x218), 4), p.initrd_gpa);
+	free(ram.alias);
+
+	k = (struct boot_image){"vmlinux", vmlinux.data, vmlinux.len};
+	mib = min_ram_mib(pvh_plan, pvh_load, &k);
+	assert_true(mib > 16 && mib < 256);
+	ram = ram_new((mib + 1) * MiB);
+	assert_int_equal(pvh_plan(&ram, &k, &r, &p), 0);
+	assert_int_equal(pvh_load(&ram, &k, &r, NULL, &e), 0);
+	assert_int_equal(e.rip, p.entry);
+	assert_int_equal(rd(&ram, rd(&ram, BOOT_START_INFO_GPA + 16, 8), 8), p.initrd_gpa);
+	free(ram.alias);
+}
+
+/* Writes a file of len bytes (sparse: holes read as zeros) and returns its path in buf. */
+static const char *temp_file(char *buf, size_t len)
+{
+	int fd;
+
+	strcpy(buf, "/tmp/test_boot_fit.XXXXXX");
+	fd = mkstemp(buf);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	close(fd);
+	return buf;
+}
+
+static void test_check_fit_files(void **state)
+{
+	char empty[32], huge[32];
+
+	(void)state;
+	need_bzimage();
+	read_whole("KASAN_VMM_VMLINUX", &vmlinux);
+	temp_file(empty, 0);
+	temp_file(huge, 300 * MiB);
+	assert_int_equal(boot_check_fit(bz.path, NULL, 256 * MiB), 0);
+	assert_int_equal(boot_check_fit(bz.path, NULL, 32 * MiB), -EFBIG);
+	assert_int_equal(boot_check_fit(bz.path, empty, 256 * MiB), -EINVAL);
+	assert_int_equal(boot_check_fit(bz.path, huge, 256 * MiB), -ENOSPC);
+	assert_int_equal(boot_check_fit(bz.path, huge, 512 * MiB), 0);
+	assert_int_equal(boot_check_fit(vmlinux.path, NULL, 256 * MiB), 0);
+	assert_int_equal(boot_check_fit(vmlinux.path, NULL, 16 * MiB), -EFBIG);
+	assert_int_equal(boot_check_fit(vmlinux.path, huge, 256 * MiB), -ENOSPC);
+	assert_int_equal(boot_check_fit(vmlinux.path, empty, 256 * MiB), -EINVAL);
+	assert_int_equal(boot_check_fit("/etc/passwd", NULL, 256 * MiB), -ENOEXEC);
+	assert_int_equal(boot_check_fit(bz.path, "/nonexistent", 256 * MiB), -ENOENT);
+	unlink(empty);
+	unlink(huge);
+}
+
 static void test_e820_high_ram(void **state)
 {
 	struct guest_ram ram = {.alias = NULL, .size = GUEST_RAM_LOW_MAX + 512 * MiB};
@@ -497,6 +601,8 @@ int main(void)
 	    cmocka_unit_test(test_pvh_rejects),
 	    cmocka_unit_test(test_pvh_debian_vmlinux),
 	    cmocka_unit_test(test_e820_high_ram),
+	    cmocka_unit_test(test_plan_matches_load),
+	    cmocka_unit_test(test_check_fit_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);

@@ -353,6 +353,48 @@ static void test_reject_file(void **state)
 	}
 }
 
+/* The Debian kernel named by env (exported by `make unit`/`make test`); fails if unset. */
+static char *debian_kernel(const char *env)
+{
+	char *path = getenv(env);
+
+	if (!path)
+		fail_msg("%s is not set: run the tests with `make unit`", env);
+	return path;
+}
+
+/* What only shows when the kernel is laid out in RAM is still rejected before any VM. */
+static void test_reject_kernel_fit(void **state)
+{
+	char *bz = debian_kernel("KASAN_VMM_BZIMAGE"), *elf = debian_kernel("KASAN_VMM_VMLINUX");
+	char empty[PATH_MAX], huge[PATH_MAX], ini[PATH_MAX + 64];
+	char *small_bz[] = {"run", "--kernel", bz, "--memory", "32", NULL};
+	char *small_elf[] = {"run", "--kernel", elf, "--memory", "16", NULL};
+	char *empty_rd[] = {"run", "--kernel", bz, "--initrd", empty, NULL};
+	char *huge_rd[] = {"run", "--kernel", kernel, "--initrd", huge, "--memory", "64", NULL};
+	char *from_file[] = {"run", "--config", ini, NULL};
+	char *fits[] = {"run", "--kernel", bz, "--initrd", huge, "--memory", "512", NULL};
+	struct vm_config cfg;
+
+	(void)state;
+	snprintf(empty, sizeof(empty), "%s/empty.img", tmpdir);
+	snprintf(huge, sizeof(huge), "%s/huge.img", tmpdir);
+	write_file(empty, "", 0);
+	assert_int_equal(truncate(write_ini("huge.img", ""), 100 << 20), 0);
+	expect_reject(small_bz, ARGC(small_bz), "RAM below 3 GiB, the guest has 32 MiB");
+	expect_reject(small_elf, ARGC(small_elf),
+		      "is not in guest RAM between 1 MiB and 0x1000000");
+	expect_reject(empty_rd, ARGC(empty_rd), "empty.img: empty file");
+	expect_reject(huge_rd, ARGC(huge_rd), "huge.img: 104857600 bytes do not fit");
+	snprintf(ini, sizeof(ini), "[vm]\nkernel = %s\nmemory = 32\n", bz);
+	snprintf(ini, sizeof(ini), "%s", write_ini("small.ini", ini));
+	expect_reject(from_file, ARGC(from_file), "the guest has 32 MiB");
+	/* Enough RAM: the same files pass. */
+	config_init(&cfg);
+	assert_int_equal(config_parse_run_args(&cfg, ARGC(fits), fits), 0);
+	config_free(&cfg);
+}
+
 /* config_validate also guards configs built in code, not only parsed ones. */
 static void test_validate_direct(void **state)
 {
@@ -395,6 +437,7 @@ int main(void)
 	    cmocka_unit_test(test_reject_cli_syntax),
 	    cmocka_unit_test(test_reject_file),
 	    cmocka_unit_test(test_validate_direct),
+	    cmocka_unit_test(test_reject_kernel_fit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

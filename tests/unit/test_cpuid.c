@@ -95,6 +95,22 @@ static void test_cx16_xsave_popcnt(void **state)
 	free(c);
 }
 
+/* The words line names each word with its value; absent leaves read as 0. */
+static void test_describe(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+	char buf[256], small[12];
+
+	(void)state;
+	cpuid_describe(c, buf, sizeof(buf));
+	assert_string_equal(buf, "1.ecx=0xfffa3203 1.edx=0x178bfbff 7.ebx=0xffffffff "
+				 "7.ecx=0xffffffff 7.edx=0xffffffff d.eax=0x7 d1.eax=0x0 "
+				 "80000001.ecx=0x0 80000001.edx=0x0");
+	cpuid_describe(c, small, sizeof(small));
+	assert_string_equal(small, "1.ecx=0xfff");
+	free(c);
+}
+
 static void test_apic_id(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
@@ -135,6 +151,7 @@ int main(void)
 	    cmocka_unit_test(test_vex_hides_avx_family_only),
 	    cmocka_unit_test(test_cx16_xsave_popcnt),
 	    cmocka_unit_test(test_apic_id),
+	    cmocka_unit_test(test_describe),
 	    cmocka_unit_test(test_set_replaces_and_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
