@@ -3,7 +3,9 @@
  * Just enough x86 decoding to tell a locked read-modify-write (lock prefix,
  * or xchg with a memory operand, which locks implicitly) from a plain access.
  * KVM splits those into a read exit and a write exit (or fails the write), so
- * ept must see them coming at the read to keep them atomic.
+ * ept must see them coming at the read to keep them atomic. Plain
+ * read-modify-writes (add/or/inc/not/shifts/bts... on memory) split the same
+ * way: seen at the read, they are one Write, as KASAN reports them.
  */
 #include "ept/ept_internal.h"
 
@@ -74,4 +76,76 @@ bool ept_insn_is_locked_rmw(const uint8_t *insn, unsigned int len)
 		return false;
 	/* xchg r/m, r (86 /r, 87 /r) with a memory operand (modrm.mod != 3) */
 	return (insn[i] == 0x86 || insn[i] == 0x87) && (insn[i + 1] >> 6) != 3;
+}
+
+/* reg field of modrm for the group opcodes; -1: not a memory operand */
+static int modrm_mem_reg(const uint8_t *insn, unsigned int i, unsigned int len)
+{
+	if (i >= len || insn[i] >> 6 == 3)
+		return -1;
+	return (insn[i] >> 3) & 7;
+}
+
+/* Two-byte (0f xx) opcodes that read and write their memory operand. */
+static bool twobyte_rmw(const uint8_t *insn, unsigned int i, unsigned int len)
+{
+	int reg = modrm_mem_reg(insn, i + 1, len);
+
+	switch (i < len ? insn[i] : 0) {
+	case 0xab: /* bts */
+	case 0xb3: /* btr */
+	case 0xbb: /* btc */
+	case 0xb0: /* cmpxchg */
+	case 0xb1:
+	case 0xc0: /* xadd */
+	case 0xc1:
+		return reg >= 0;
+	case 0xba: /* bt group: /5 bts, /6 btr, /7 btc */
+		return reg >= 5;
+	default:
+		return false;
+	}
+}
+
+bool ept_insn_is_rmw(const uint8_t *insn, unsigned int len)
+{
+	unsigned int i = 0;
+	uint8_t b;
+	int reg;
+
+	if (ept_insn_is_locked_rmw(insn, len))
+		return true;
+	while (i < len && i < 14 && legacy_prefix(insn[i]))
+		i++;
+	if (i < len && (insn[i] & 0xf0) == 0x40)
+		i++; /* REX */
+	if (i >= len)
+		return false;
+	b = insn[i];
+	reg = modrm_mem_reg(insn, i + 1, len);
+	if (b == 0x0f)
+		return twobyte_rmw(insn, i + 1, len);
+	if (b < 0x40 && (b & 7) < 2 && (b & 0x38) != 0x38)
+		return reg >= 0; /* add/or/adc/sbb/and/sub/xor r/m, r (not cmp) */
+	switch (b) {
+	case 0x80: /* ALU r/m, imm: all but /7 cmp */
+	case 0x81:
+	case 0x83:
+		return reg >= 0 && reg != 7;
+	case 0xc0: /* rotates and shifts */
+	case 0xc1:
+	case 0xd0:
+	case 0xd1:
+	case 0xd2:
+	case 0xd3:
+		return reg >= 0 && reg != 6;
+	case 0xf6: /* /2 not, /3 neg */
+	case 0xf7:
+		return reg == 2 || reg == 3;
+	case 0xfe: /* /0 inc, /1 dec */
+	case 0xff:
+		return reg == 0 || reg == 1;
+	default:
+		return false;
+	}
 }

@@ -42,6 +42,7 @@ struct ept_vcpu {
 	uint64_t retried_rip;
 	/* The rep string instruction judged last: later elements are not judged again. */
 	uint64_t str_rip, str_count, str_addr;
+	bool str_read; /* judged at a read exit: the element's write exit follows */
 	/* Code translation cache for instruction decoding. */
 	uint64_t code_cr3, code_lin, code_gpa;
 	/* ADAPTIVE accounting. */
@@ -127,6 +128,8 @@ bool ept_heat_backing_off(struct ept *ept, uint64_t page, uint64_t now);
 
 /* decode.c: is the instruction at these bytes a locked read-modify-write? */
 bool ept_insn_is_locked_rmw(const uint8_t *insn, unsigned int len);
+/* Any read-modify-write of a memory operand, locked or not. */
+bool ept_insn_is_rmw(const uint8_t *insn, unsigned int len);
 
 /* probe.c */
 int ept_choose_mechanism(struct ept *ept);

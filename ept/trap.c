@@ -4,10 +4,11 @@
  * then completed through the always-RW alias; on a page that is no longer
  * armed it is completed without judgement (stale). What plain completion
  * cannot do goes through a single step with the page briefly open:
- *  - locked read-modify-write, seen at its read exit (decoded): the page is
- *    opened before KVM resumes, so KVM's emulator finishes the write with a
- *    real cmpxchg on guest memory (retrying the instruction if it lost a race)
- *    and the instruction is atomic for every vCPU. A locked RMW not decoded
+ *  - read-modify-write, seen at its read exit (decoded) and judged there as
+ *    one Write: the page is opened before KVM resumes, so KVM's emulator
+ *    finishes the write on guest memory without a second exit (a locked one
+ *    with a real cmpxchg, retrying the instruction if it lost a race: atomic
+ *    for every vCPU). A locked RMW not decoded
  *    in time fails emulation right after its read exit: it is stepped then.
  *  - instruction fetch from an armed page (emulation failure): stepped, not
  *    judged (a fetch is not a data access).
@@ -181,7 +182,7 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 {
 	struct ept_string *s = &a->str;
 	uint64_t addr, done;
-	bool rep;
+	bool rep, later;
 
 	if (!ept_insn_string(insn, n, &s->op, &s->elem, &rep)) {
 		s->op = EPT_STR_NONE;
@@ -206,10 +207,15 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 		if (s->op == EPT_STR_MOVS)
 			s->src -= step;
 	}
-	/* The same instance: same rip, fewer elements left, address moved by exactly that many. */
+	/*
+	 * The same instance: same rip, fewer elements left, address moved by
+	 * exactly that many; or the write exit of the movs element whose read
+	 * exit was judged (same count: both ranges were judged then).
+	 */
 	addr = s->op == EPT_STR_LODS ? s->src : s->dst;
 	done = v->str_count - s->count;
-	if (rep && v->str_rip == tr->r->rip && s->count && s->count < v->str_count &&
+	later = s->count < v->str_count || (s->count == v->str_count && a->is_write && v->str_read);
+	if (rep && v->str_rip == tr->r->rip && s->count && later &&
 	    addr == (s->backward ? v->str_addr - done * s->elem : v->str_addr + done * s->elem)) {
 		s->count = 0;
 		return;
@@ -217,6 +223,7 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 	v->str_rip = rep ? tr->r->rip : 0;
 	v->str_count = s->count;
 	v->str_addr = addr;
+	v->str_read = !a->is_write;
 }
 
 static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
@@ -239,7 +246,7 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 		a.regs = tr.r;
 		a.sregs = tr.s;
 		if (!a.is_write && !ept->cfg.no_rmw_decode)
-			a.is_rmw = ept_insn_is_locked_rmw(insn, n);
+			a.is_rmw = ept_insn_is_rmw(insn, n);
 		describe_string(v, &tr, insn, n, &a);
 	}
 	a.is_write |= a.is_rmw;
