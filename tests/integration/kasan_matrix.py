@@ -235,7 +235,10 @@ def plan_problem(run):
     want = max(run.plans)  # the Linux runner: KTAP's 1..1 and the suite's 1..N
     got = sorted(num for num, name in run.numbers if name != "kasan")
     if got != list(range(1, want + 1)):
-        return "plan 1..%d, case lines numbered %s" % (want, ",".join(map(str, got)) or "none")
+        missing = sorted(set(range(1, want + 1)) - set(got))
+        extra = len(got) - (want - len(missing))
+        return "plan 1..%d: %d case line(s), missing %s, %d extra or repeated" % (
+            want, len(got), ",".join(map(str, missing[:10])) or "none", extra)
     return None
 
 

@@ -16,6 +16,7 @@ for cpus in 1 2; do
 	check "kasan_test=all on $cpus vCPU(s): the guest finished, all its cases passed (exit $rc)" \
 		[ "$rc" = 0 ]
 	matrix=build/test-logs/kasan-matrix-$cpus-cpus.txt
+	rm -f "$matrix" # never show an earlier run's
 	python3 tests/integration/kasan_matrix.py "$TMP/all$cpus" --matrix "$matrix" \
 		>"$TMP/tap$cpus" 2>&1
 	mrc=$?
