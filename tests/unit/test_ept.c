@@ -6,6 +6,7 @@
  * RMWs (decoded and fallback), rep stosq, instruction fetch, stale exits, and
  * atomicity of lock inc from two vCPUs at once.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,6 +117,48 @@ static void test_probe_finds_an_exact_mechanism(void **state)
 	printf("# probe: mprotect %d/%d hole %d/%d readonly %d/%d sync_regs %d\n",
 	       probe.exact_read[1], probe.exact_write[1], probe.exact_read[2], probe.exact_write[2],
 	       probe.exact_read[3], probe.exact_write[3], probe.sync_regs);
+}
+
+/* Keeps the first error: the one naming the cause, before "set-up failed". */
+static void keep_first_error(void *ctx, int level, const char *msg)
+{
+	if (level == 0 && !*(char *)ctx)
+		snprintf(ctx, 512, "%s", msg);
+}
+
+/* A forced mechanism goes through the start-up probe too: refused when not exact here. */
+static void test_forced_mechanism_must_be_exact(void **state)
+{
+	struct tiny_vm t;
+	struct ept_config cfg;
+	struct ept *ept = NULL;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(tiny_vm_create(&t, kvm_fd, RAM, 1), 0);
+	tiny_vm_ept_config(&t, &cfg);
+	cfg.probe_forced = true;
+	cfg.log = keep_first_error;
+	cfg.log_ctx = err;
+	for (int m = EPT_MECH_MPROTECT; m <= EPT_MECH_HOLE; m++) {
+		cfg.mechanism = (enum ept_mechanism)m;
+		/* as a hardware-virtualization host answers the probe for mprotect */
+		cfg.probe_fail_mask = 1u << m;
+		err[0] = '\0';
+		assert_int_equal(ept_create(&cfg, &ept), -ENOTSUP);
+		assert_null(ept);
+		assert_non_null(strstr(err, ept_mechanism_name(m)));
+		assert_non_null(strstr(err, "not exact on this host"));
+		/* the real probe: accepted exactly when the host's probe says exact */
+		cfg.probe_fail_mask = 0;
+		err[0] = '\0';
+		assert_int_equal(ept_create(&cfg, &ept), exact(m) ? 0 : -ENOTSUP);
+		if (ept)
+			assert_int_equal(ept_mechanism(ept), m);
+		ept_destroy(ept);
+		ept = NULL;
+	}
+	tiny_vm_destroy(&t);
 }
 
 static void read_write_one(enum ept_mechanism m)
@@ -376,6 +419,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_probe_finds_an_exact_mechanism),
+	    cmocka_unit_test(test_forced_mechanism_must_be_exact),
 	    cmocka_unit_test(test_read_write_each_mechanism),
 	    cmocka_unit_test(test_locked_rmw),
 	    cmocka_unit_test(test_rep_stosq_across_armed_page),
