@@ -140,7 +140,8 @@ struct ept_stats {
 	uint64_t traps_allowed, traps_reported, traps_stopped;
 	uint64_t traps_stale, traps_stepped, traps_fetch;
 	uint64_t rmw_traps;
-	uint64_t trap_ns; /* time in trap handling, all vCPUs */
+	uint64_t undecoded_steps; /* holes: read exits stepped, the instruction not decoded */
+	uint64_t trap_ns;	  /* time in trap handling, all vCPUs */
 };
 
 /* The exit a vCPU just took. */
