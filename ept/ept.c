@@ -187,6 +187,7 @@ void ept_get_stats(struct ept *ept, struct ept_stats *s)
 	s->traps_stepped = atomic_load(&ept->st.stepped);
 	s->traps_fetch = atomic_load(&ept->st.fetch);
 	s->rmw_traps = atomic_load(&ept->st.rmw);
+	s->undecoded_steps = atomic_load(&ept->st.undecoded);
 	s->trap_ns = atomic_load(&ept->st.trap_ns);
 	pthread_mutex_lock(&ept->lock);
 	s->memslots = ept_slots_in_use(ept);
@@ -202,8 +203,8 @@ void ept_print_coverage(struct ept *ept, FILE *out)
 	fprintf(out,
 		"ept coverage (%s, arm=%s): pages armed now %llu, arms %llu, disarms %llu, "
 		"arm failures %llu, disarmed for heat %llu (re-armed %llu); traps: allowed %llu, "
-		"reported %llu, stopped %llu, stale %llu, single-stepped %llu (locked rmw %llu), "
-		"fetch %llu; %.3f ms in traps\n",
+		"reported %llu, stopped %llu, stale %llu, single-stepped %llu (locked rmw %llu, "
+		"undecoded %llu), fetch %llu; %.3f ms in traps\n",
 		ept_mechanism_name(ept->mech), policy[ept->cfg.policy & 3],
 		(unsigned long long)s.pages_armed, (unsigned long long)s.arms,
 		(unsigned long long)s.disarms, (unsigned long long)s.arm_failures,
@@ -211,5 +212,6 @@ void ept_print_coverage(struct ept *ept, FILE *out)
 		(unsigned long long)s.traps_allowed, (unsigned long long)s.traps_reported,
 		(unsigned long long)s.traps_stopped, (unsigned long long)s.traps_stale,
 		(unsigned long long)s.traps_stepped, (unsigned long long)s.rmw_traps,
-		(unsigned long long)s.traps_fetch, s.trap_ns / 1e6);
+		(unsigned long long)s.undecoded_steps, (unsigned long long)s.traps_fetch,
+		s.trap_ns / 1e6);
 }

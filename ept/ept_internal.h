@@ -90,7 +90,7 @@ struct ept {
 
 	struct {
 		_Atomic uint64_t arms, disarms, arm_failures, heat_disarms, heat_rearms;
-		_Atomic uint64_t allowed, reported, stopped, stale, stepped, fetch, rmw;
+		_Atomic uint64_t allowed, reported, stopped, stale, stepped, fetch, rmw, undecoded;
 		_Atomic uint64_t trap_ns, pages_armed;
 	} st;
 };

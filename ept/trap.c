@@ -226,6 +226,24 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 	v->str_read = !a->is_write;
 }
 
+/*
+ * A read exit whose instruction could not be decoded, under memslot holes: if
+ * it is a locked RMW, its write would come as a second exit, completed apart
+ * from the read (not atomic). Finishing it with the page open keeps it atomic
+ * whatever it is (mprotect needs no such step: the write fails emulation).
+ */
+static void step_undecoded(struct ept *ept, uint64_t rip)
+{
+	uint64_t n = atomic_fetch_add(&ept->st.undecoded, 1) + 1;
+
+	if (!(n & (n - 1))) /* 1, 2, 4, ...: rate-limited */
+		ept_log(
+		    ept, 1,
+		    "ept: instruction at rip %#llx not decoded at its read exit: single-stepped "
+		    "with the page open, in case it is a locked read-modify-write (%llu so far)",
+		    (unsigned long long)rip, (unsigned long long)n);
+}
+
 static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
 			 uint64_t page, uint8_t *host)
 {
@@ -238,6 +256,7 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 			       .len = run->mmio.len,
 			       .is_write = run->mmio.is_write};
 	uint8_t insn[16];
+	bool decoded = false;
 
 	if (fetch_regs(ept, x, &tr) == 0) {
 		unsigned int n = read_insn(ept, v, x->vcpu_fd, &tr, insn);
@@ -245,7 +264,8 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 		a.rip = tr.r->rip;
 		a.regs = tr.r;
 		a.sregs = tr.s;
-		if (!a.is_write && !ept->cfg.no_rmw_decode)
+		decoded = n && !ept->cfg.no_rmw_decode;
+		if (!a.is_write && decoded)
 			a.is_rmw = ept_insn_is_rmw(insn, n);
 		describe_string(v, &tr, insn, n, &a);
 	}
@@ -260,6 +280,9 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 	v->inflight_page = 0;
 	if (a.is_rmw && step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
 		atomic_fetch_add(&ept->st.rmw, 1);
+	} else if (!a.is_write && !decoded && ept->mech == EPT_MECH_HOLE &&
+		   step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
+		step_undecoded(ept, a.rip);
 	} else {
 		v->inflight_page = page + 1;
 		v->inflight_rip = a.rip;

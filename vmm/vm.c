@@ -78,6 +78,18 @@ static void ept_log_line(void *ctx, int level, const char *msg)
 	log_msg((enum log_level)level, "%s", msg);
 }
 
+static enum ept_mechanism ept_mechanism_of(unsigned int cfg_mech)
+{
+	switch (cfg_mech) {
+	case SAN_EPT_MPROTECT:
+		return EPT_MECH_MPROTECT;
+	case SAN_EPT_HOLE:
+		return EPT_MECH_HOLE;
+	default:
+		return EPT_MECH_AUTO;
+	}
+}
+
 /* ept registers guest RAM with KVM (fixed-size memslots) and owns page arming. */
 static int vm_setup_ept(struct vm *vm, uint64_t low)
 {
@@ -92,6 +104,8 @@ static int vm_setup_ept(struct vm *vm, uint64_t low)
 	    .nr_memslots = vm->probe.nr_memslots,
 	    .log = ept_log_line,
 	    .policy = (enum ept_policy)vm->cfg->arm,
+	    .mechanism = ept_mechanism_of(vm->cfg->ept_mechanism),
+	    .probe_forced = true,
 	    .judge = vm->cfg->san_mode == SAN_OFF ? NULL : san_judge,
 	    .judge_ctx = vm,
 	};
@@ -332,7 +346,8 @@ int vm_load_and_start(struct vm *vm)
 	ret = uart_start(vm->uart);
 	if (ret)
 		return ret;
-	/* Everything is open and loaded: drop root and lock the syscalls down before the guest runs. */
+	/* Everything is open and loaded: drop root and lock the syscalls down before the guest
+	 * runs. */
 	ret = lockdown_apply(vm->cfg);
 	if (ret)
 		return ret;
