@@ -156,7 +156,10 @@ void ept_heat_trap(struct ept *ept, struct ept_vcpu *v, uint64_t page, uint64_t 
 
 void ept_tick(struct ept *ept, uint64_t now_ns)
 {
-	if (!ept || ept->cfg.policy != EPT_POLICY_ADAPTIVE)
+	if (!ept)
+		return;
+	ept_native_expire(ept, now_ns);
+	if (ept->cfg.policy != EPT_POLICY_ADAPTIVE)
 		return;
 	pthread_mutex_lock(&ept->heat_lock);
 	rearm_due(ept, now_ns);

@@ -141,6 +141,7 @@ struct ept_stats {
 	uint64_t traps_stale, traps_stepped, traps_fetch;
 	uint64_t rmw_traps;
 	uint64_t undecoded_steps; /* holes: read exits stepped, the instruction not decoded */
+	uint64_t traps_native;	  /* not emulatable by KVM: run with the page open, unjudged */
 	uint64_t trap_ns;	  /* time in trap handling, all vCPUs */
 };
 
@@ -191,7 +192,7 @@ void ept_page_clean(struct ept *ept, uint64_t gpa);
  */
 bool ept_handle_exit(struct ept *ept, const struct ept_exit *x);
 
-/* Periodic work (ADAPTIVE re-arming); now_ns is CLOCK_MONOTONIC. */
+/* Periodic work: ADAPTIVE re-arming, closing pages left open; now_ns: CLOCK_MONOTONIC. */
 void ept_tick(struct ept *ept, uint64_t now_ns);
 
 void ept_get_stats(struct ept *ept, struct ept_stats *st);

@@ -331,6 +331,102 @@ static bool step_fetch(struct ept *ept, struct ept_vcpu *v, int fd, const struct
 	return any;
 }
 
+#define NATIVE_SPAN	   64 /* bytes from the operand's address it may touch (an AVX-512 load) */
+#define NATIVE_TRIES	   2
+#define NATIVE_OPEN_MAX_NS (10ull * 1000 * 1000)
+
+static bool native_add(struct ept *ept, unsigned int vcpu, uint64_t page, uint64_t now)
+{
+	bool added = false;
+
+	pthread_mutex_lock(&ept->native_lock);
+	for (unsigned int i = 0; i < EPT_NATIVE_MAX && !added; i++) {
+		if (ept->native[i].used)
+			continue;
+		ept->native[i].used = added = true;
+		ept->native[i].vcpu = vcpu;
+		ept->native[i].page = page;
+		ept->native[i].since_ns = now;
+	}
+	pthread_mutex_unlock(&ept->native_lock);
+	if (added)
+		ept_suspend_page(ept, page);
+	return added;
+}
+
+/* Close the pages opened for one vCPU (vcpu < nr_vcpus) or open since before `before`. */
+static void native_close(struct ept *ept, unsigned int vcpu, uint64_t before)
+{
+	uint64_t pages[EPT_NATIVE_MAX];
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&ept->native_lock);
+	for (unsigned int i = 0; i < EPT_NATIVE_MAX; i++) {
+		if (ept->native[i].used &&
+		    (ept->native[i].vcpu == vcpu || ept->native[i].since_ns < before)) {
+			ept->native[i].used = false;
+			pages[n++] = ept->native[i].page;
+		}
+	}
+	pthread_mutex_unlock(&ept->native_lock);
+	for (unsigned int i = 0; i < n; i++)
+		ept_resume_page(ept, pages[i]);
+}
+
+void ept_native_expire(struct ept *ept, uint64_t now_ns)
+{
+	if (now_ns > NATIVE_OPEN_MAX_NS)
+		native_close(ept, UINT32_MAX, now_ns - NATIVE_OPEN_MAX_NS);
+}
+
+static uint64_t data_gpa(int fd, uint64_t lin)
+{
+	struct kvm_translation t = {.linear_address = lin};
+
+	if (ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return UINT64_MAX;
+	return t.physical_address;
+}
+
+/*
+ * An instruction KVM cannot emulate (AVX, cmpxchg16b, xsave: no MMIO exit
+ * tells its address) touching an armed page: decode its memory operand, open
+ * the armed pages it may touch and resume, so the CPU runs it (guest user
+ * code runs natively even on kvm_pvm). The pages close at this vCPU's next
+ * exit, or after NATIVE_OPEN_MAX_NS (ept_tick). A single step would close
+ * them sooner, but kvm_pvm delivers the step's #DB into guest user mode. The
+ * access is not judged (its size is not decoded): counted as not emulatable.
+ */
+static bool open_for_native(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
+			    const struct trap_regs *tr)
+{
+	uint8_t insn[16];
+	unsigned int n = read_insn(ept, v, x->vcpu_fd, tr, insn);
+	uint64_t lin, now = ept_now_ns(), count;
+	bool any = false;
+
+	if (!tr->s->cs.l || !ept_insn_mem_operand(insn, n, tr->r, tr->s, &lin))
+		return false;
+	for (uint64_t a = lin & ~(EPT_PAGE_SIZE - 1); a < lin + NATIVE_SPAN; a += EPT_PAGE_SIZE) {
+		uint64_t gpa = data_gpa(x->vcpu_fd, a);
+		uint64_t page = gpa == UINT64_MAX ? UINT64_MAX : ept_gpa_to_page(ept, gpa);
+
+		if (page != UINT64_MAX && ept_armed_bit(ept, page))
+			any |= native_add(ept, x->vcpu, page, now);
+	}
+	if (!any)
+		return false;
+	v->native_open = true;
+	count = atomic_fetch_add(&ept->st.native, 1) + 1;
+	if (!(count & (count - 1)))
+		ept_log(ept, 1,
+			"ept: rip %#llx: KVM cannot emulate this access to an armed page at "
+			"%#llx: run with the page open, not judged (%llu so far)",
+			(unsigned long long)tr->r->rip, (unsigned long long)lin,
+			(unsigned long long)count);
+	return true;
+}
+
 static bool rip_is_locked_rmw(struct ept *ept, struct ept_vcpu *v, int fd,
 			      const struct trap_regs *tr)
 {
@@ -355,6 +451,13 @@ static bool handle_emulation_failure(struct ept *ept, struct ept_vcpu *v, const 
 	}
 	if (step_fetch(ept, v, x->vcpu_fd, &tr))
 		return true;
+	/* The same instruction failing again with its pages open: not ours to fix. */
+	if (v->native_rip != tr.r->rip) {
+		v->native_rip = tr.r->rip;
+		v->native_tries = 0;
+	}
+	if (v->native_tries++ < NATIVE_TRIES && open_for_native(ept, v, x, &tr))
+		return true;
 	/*
 	 * Retry once: a fetch may have hit a memslot being replaced, or a locked
 	 * RMW read the page while another vCPU's step had it open and found it
@@ -376,6 +479,12 @@ bool ept_handle_exit(struct ept *ept, const struct ept_exit *x)
 	if (!ept || x->vcpu >= ept->cfg.nr_vcpus)
 		return false;
 	v = &ept->vcpus[x->vcpu];
+	if (v->native_open) { /* the instruction ran: close its pages */
+		v->native_open = false;
+		native_close(ept, x->vcpu, 0);
+	}
+	if (x->run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
+		v->native_rip = 0;
 	switch (x->run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		return handle_mmio(ept, v, x);
