@@ -171,8 +171,8 @@ static bool read_prefixes(const uint8_t *insn, unsigned int len, struct insn_pre
 			p->seg = insn[i];
 		i++;
 	}
-	if (i + 3 >= len)
-		return false;
+	if (i + 2 >= len)
+		return false; /* not even a 0f map opcode with its ModRM */
 	if (insn[i] == 0xc5) { /* VEX2: ~R vvvv L pp; map 0f */
 		p->map = 1;
 		p->i = i + 2;
