@@ -91,12 +91,38 @@ static void test_refused_forms(void **state)
 	refused((uint8_t[]){0}, 0);
 }
 
+/* Plain read-modify-writes of memory: one Write at their read exit. */
+static void test_decode_plain_rmw(void **state)
+{
+	(void)state;
+	assert_true(
+	    ept_insn_is_rmw((uint8_t[]){0x49, 0x0f, 0xab, 0x1c, 0x24}, 5)); /* bts r,[r12] */
+	assert_true(
+	    ept_insn_is_rmw((uint8_t[]){0x48, 0x0f, 0xba, 0x2e, 0x05}, 5)); /* bts [rsi],5 */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x48, 0x0f, 0xba, 0x26, 0x05}, 5)); /* bt: reads */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x48, 0x0f, 0xa3, 0x06}, 4)); /* bt [rsi],rax */
+	assert_true(ept_insn_is_rmw((uint8_t[]){0x01, 0x06}, 2));	       /* add [rsi],eax */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x39, 0x06}, 2));	       /* cmp [rsi],eax */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x03, 0x06}, 2));	 /* add eax,[rsi]: reads */
+	assert_true(ept_insn_is_rmw((uint8_t[]){0x83, 0x06, 0x01}, 3));	 /* add [rsi],1 */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x83, 0x3e, 0x01}, 3)); /* cmp [rsi],1 */
+	assert_true(ept_insn_is_rmw((uint8_t[]){0xfe, 0x06}, 2));	 /* inc byte [rsi] */
+	assert_true(ept_insn_is_rmw((uint8_t[]){0xf7, 0x16}, 2));	 /* not [rsi] */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0xf7, 0x06, 0, 0, 0, 0}, 6)); /* test */
+	assert_true(ept_insn_is_rmw((uint8_t[]){0xd1, 0x26}, 2));	       /* shl [rsi],1 */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x48, 0x01, 0xd8}, 3));       /* add rax,rbx */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x48, 0x89, 0x06}, 3)); /* mov: writes only */
+	assert_true(ept_insn_is_rmw((uint8_t[]){0xf0, 0x48, 0x0f, 0xc1, 0x1e}, 5)); /* locked too */
+	assert_false(ept_insn_is_rmw((uint8_t[]){0x0f}, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_modrm_forms),
 	    cmocka_unit_test(test_rip_relative_and_segments),
 	    cmocka_unit_test(test_refused_forms),
+	    cmocka_unit_test(test_decode_plain_rmw),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
