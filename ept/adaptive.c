@@ -115,9 +115,10 @@ static void window_end(struct ept *ept, struct ept_vcpu *v, unsigned int vcpu, u
 		unsigned int n = cool_down(ept, (int64_t)(v->window_trap_ns - budget_ns),
 					   v->window_trap_ns / v->window_traps, now);
 
+		/* warn level: the user asked for coverage and is losing some (rate-limited) */
 		if (n && now - ept->last_heat_log_ns >= LOG_PERIOD_NS) {
 			ept->last_heat_log_ns = now;
-			ept_log(ept, 2,
+			ept_log(ept, 1,
 				"ept: adaptive: vCPU %u spent %llu.%llu%% of its time in traps "
 				"(budget %u.%u%%): disarmed %u hot pages for a while",
 				vcpu, (unsigned long long)(pm / 10), (unsigned long long)(pm % 10),
@@ -155,7 +156,10 @@ void ept_heat_trap(struct ept *ept, struct ept_vcpu *v, uint64_t page, uint64_t 
 
 void ept_tick(struct ept *ept, uint64_t now_ns)
 {
-	if (!ept || ept->cfg.policy != EPT_POLICY_ADAPTIVE)
+	if (!ept)
+		return;
+	ept_native_expire(ept, now_ns);
+	if (ept->cfg.policy != EPT_POLICY_ADAPTIVE)
 		return;
 	pthread_mutex_lock(&ept->heat_lock);
 	rearm_due(ept, now_ns);

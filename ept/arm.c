@@ -159,6 +159,9 @@ void ept_page_poisoned(struct ept *ept, uint64_t gpa, enum ept_poison_reason why
 
 	if (page == UINT64_MAX)
 		return;
+	/* every slab free on a poisoned page comes here: an armed page stays as it is */
+	if (why == EPT_POISON_FREED && ept_armed_bit(ept, page))
+		return;
 	arm = policy_arms(ept, page, why); /* before ept->lock: heat_lock comes first */
 	pthread_mutex_lock(&ept->lock);
 	ept->poisoned[page / 64] |= 1ull << (page % 64);

@@ -99,6 +99,23 @@ static void choose_debug_flags(struct ept *ept)
 		ept->debug_flags |= KVM_GUESTDBG_BLOCKIRQ;
 }
 
+/*
+ * Without this cap KVM answers an emulation failure in guest user mode with
+ * a #UD into the guest (hardware-virtualization hosts), so an unemulatable
+ * user access to an armed page would kill the guest program instead of
+ * reaching ept. kvm_pvm exits to userspace either way.
+ */
+static void exit_on_emulation_failure(struct ept *ept)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
+
+	if (ioctl(ept->cfg.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) <= 0)
+		ept_log(ept, 3, "ept: no KVM_CAP_EXIT_ON_EMULATION_FAILURE");
+	else if (ioctl(ept->cfg.vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		ept_log(ept, 1, "ept: enabling KVM_CAP_EXIT_ON_EMULATION_FAILURE: %s",
+			strerror(errno));
+}
+
 int ept_create(const struct ept_config *cfg, struct ept **out)
 {
 	struct ept *ept;
@@ -117,6 +134,7 @@ int ept_create(const struct ept_config *cfg, struct ept **out)
 		ept->cfg.budget_permille = 50;
 	pthread_mutex_init(&ept->lock, NULL);
 	pthread_mutex_init(&ept->heat_lock, NULL);
+	pthread_mutex_init(&ept->native_lock, NULL);
 	ret = alloc_state(ept);
 	if (!ret)
 		ret = ept_choose_mechanism(ept);
@@ -128,6 +146,7 @@ int ept_create(const struct ept_config *cfg, struct ept **out)
 		return ret;
 	}
 	choose_debug_flags(ept);
+	exit_on_emulation_failure(ept);
 	ept_log(ept, 2,
 		"ept: %s mechanism, %u memslots of %llu KiB for guest RAM (cap %d), "
 		"registers %s with exits",
@@ -149,6 +168,7 @@ void ept_destroy(struct ept *ept)
 	free(ept->vcpus);
 	pthread_mutex_destroy(&ept->lock);
 	pthread_mutex_destroy(&ept->heat_lock);
+	pthread_mutex_destroy(&ept->native_lock);
 	free(ept);
 }
 
@@ -187,6 +207,8 @@ void ept_get_stats(struct ept *ept, struct ept_stats *s)
 	s->traps_stepped = atomic_load(&ept->st.stepped);
 	s->traps_fetch = atomic_load(&ept->st.fetch);
 	s->rmw_traps = atomic_load(&ept->st.rmw);
+	s->undecoded_steps = atomic_load(&ept->st.undecoded);
+	s->traps_native = atomic_load(&ept->st.native);
 	s->trap_ns = atomic_load(&ept->st.trap_ns);
 	pthread_mutex_lock(&ept->lock);
 	s->memslots = ept_slots_in_use(ept);
@@ -202,8 +224,8 @@ void ept_print_coverage(struct ept *ept, FILE *out)
 	fprintf(out,
 		"ept coverage (%s, arm=%s): pages armed now %llu, arms %llu, disarms %llu, "
 		"arm failures %llu, disarmed for heat %llu (re-armed %llu); traps: allowed %llu, "
-		"reported %llu, stopped %llu, stale %llu, single-stepped %llu (locked rmw %llu), "
-		"fetch %llu; %.3f ms in traps\n",
+		"reported %llu, stopped %llu, stale %llu, single-stepped %llu (locked rmw %llu, "
+		"undecoded %llu), fetch %llu, not emulatable (unjudged) %llu; %.3f ms in traps\n",
 		ept_mechanism_name(ept->mech), policy[ept->cfg.policy & 3],
 		(unsigned long long)s.pages_armed, (unsigned long long)s.arms,
 		(unsigned long long)s.disarms, (unsigned long long)s.arm_failures,
@@ -211,5 +233,6 @@ void ept_print_coverage(struct ept *ept, FILE *out)
 		(unsigned long long)s.traps_allowed, (unsigned long long)s.traps_reported,
 		(unsigned long long)s.traps_stopped, (unsigned long long)s.traps_stale,
 		(unsigned long long)s.traps_stepped, (unsigned long long)s.rmw_traps,
-		(unsigned long long)s.traps_fetch, s.trap_ns / 1e6);
+		(unsigned long long)s.undecoded_steps, (unsigned long long)s.traps_fetch,
+		(unsigned long long)s.traps_native, s.trap_ns / 1e6);
 }

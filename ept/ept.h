@@ -109,6 +109,8 @@ struct ept_config {
 	int nr_memslots;		/* KVM_CAP_NR_MEMSLOTS; 0: ask KVM */
 	unsigned int reserved_memslots; /* left for the VMM; 0: 16 */
 	enum ept_mechanism mechanism;	/* EPT_MECH_AUTO: probe */
+	/* A forced mechanism is probed too and refused (-ENOTSUP) if not exact on this host. */
+	bool probe_forced;
 	enum ept_policy policy;
 	unsigned int sample_n;	      /* SAMPLED: arm 1 page in n (0: 8) */
 	uint64_t sample_seed;	      /* SAMPLED: which pages */
@@ -118,6 +120,8 @@ struct ept_config {
 	void (*log)(void *ctx, int level, const char *msg); /* level: 0 err .. 3 debug */
 	/* Diagnostics: do not decode locked RMWs at their read exit (tests the fallback). */
 	bool no_rmw_decode;
+	/* Diagnostics: mechanisms (bit 1 << m) the probe reports not exact (tests refusal). */
+	unsigned int probe_fail_mask;
 	void *log_ctx;
 };
 
@@ -136,7 +140,9 @@ struct ept_stats {
 	uint64_t traps_allowed, traps_reported, traps_stopped;
 	uint64_t traps_stale, traps_stepped, traps_fetch;
 	uint64_t rmw_traps;
-	uint64_t trap_ns; /* time in trap handling, all vCPUs */
+	uint64_t undecoded_steps; /* holes: read exits stepped, the instruction not decoded */
+	uint64_t traps_native;	  /* not emulatable by KVM: run with the page open, unjudged */
+	uint64_t trap_ns;	  /* time in trap handling, all vCPUs */
 };
 
 /* The exit a vCPU just took. */
@@ -186,7 +192,7 @@ void ept_page_clean(struct ept *ept, uint64_t gpa);
  */
 bool ept_handle_exit(struct ept *ept, const struct ept_exit *x);
 
-/* Periodic work (ADAPTIVE re-arming); now_ns is CLOCK_MONOTONIC. */
+/* Periodic work: ADAPTIVE re-arming, closing pages left open; now_ns: CLOCK_MONOTONIC. */
 void ept_tick(struct ept *ept, uint64_t now_ns);
 
 void ept_get_stats(struct ept *ept, struct ept_stats *st);

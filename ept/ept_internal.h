@@ -12,6 +12,7 @@
 #define EPT_STEP_MAX_PAGES 4
 #define EPT_SUSPEND_MAX	   64
 #define EPT_HEAT_SLOTS	   1024
+#define EPT_NATIVE_MAX	   16
 
 /* A run of pages in one region with the same protection: one KVM memslot. */
 struct ept_run {
@@ -40,8 +41,13 @@ struct ept_vcpu {
 	uint64_t step_pages[EPT_STEP_MAX_PAGES];
 	unsigned int nr_step_pages;
 	uint64_t retried_rip;
+	/* Pages opened for an instruction KVM cannot emulate: closed at the next exit. */
+	bool native_open;
+	uint64_t native_rip;
+	unsigned int native_tries;
 	/* The rep string instruction judged last: later elements are not judged again. */
 	uint64_t str_rip, str_count, str_addr;
+	bool str_read; /* judged at a read exit: the element's write exit follows */
 	/* Code translation cache for instruction decoding. */
 	uint64_t code_cr3, code_lin, code_gpa;
 	/* ADAPTIVE accounting. */
@@ -83,13 +89,22 @@ struct ept {
 
 	struct ept_vcpu *vcpus;
 
+	/* Pages open for instructions KVM cannot emulate (trap.c): by vCPU, since when. */
+	pthread_mutex_t native_lock;
+	struct {
+		bool used;
+		unsigned int vcpu;
+		uint64_t page, since_ns;
+	} native[EPT_NATIVE_MAX];
+
 	pthread_mutex_t heat_lock;
 	struct ept_heat heat[EPT_HEAT_SLOTS];
 	uint64_t last_tick_ns, last_heat_log_ns;
 
 	struct {
 		_Atomic uint64_t arms, disarms, arm_failures, heat_disarms, heat_rearms;
-		_Atomic uint64_t allowed, reported, stopped, stale, stepped, fetch, rmw;
+		_Atomic uint64_t allowed, reported, stopped, stale, stepped, fetch, rmw, undecoded,
+		    native;
 		_Atomic uint64_t trap_ns, pages_armed;
 	} st;
 };
@@ -121,12 +136,24 @@ int ept_arm_locked(struct ept *ept, uint64_t page, bool arm);
 void ept_suspend_page(struct ept *ept, uint64_t page);
 void ept_resume_page(struct ept *ept, uint64_t page);
 
+/* trap.c: close pages opened for unemulatable instructions longer than the limit. */
+void ept_native_expire(struct ept *ept, uint64_t now_ns);
+
 /* adaptive.c */
 void ept_heat_trap(struct ept *ept, struct ept_vcpu *v, uint64_t page, uint64_t t0, uint64_t t1);
 bool ept_heat_backing_off(struct ept *ept, uint64_t page, uint64_t now);
 
 /* decode.c: is the instruction at these bytes a locked read-modify-write? */
 bool ept_insn_is_locked_rmw(const uint8_t *insn, unsigned int len);
+/* Any read-modify-write of a memory operand, locked or not. */
+bool ept_insn_is_rmw(const uint8_t *insn, unsigned int len);
+/*
+ * Linear address of the memory operand of a 64-bit mode instruction in the
+ * 0f/0f38/0f3a maps, legacy or VEX encoded (what KVM fails to emulate: AVX,
+ * cmpxchg16b, xsave); false if it has none or is not decoded here.
+ */
+bool ept_insn_mem_operand(const uint8_t *insn, unsigned int len, const struct kvm_regs *r,
+			  const struct kvm_sregs *s, uint64_t *lin);
 
 /* probe.c */
 int ept_choose_mechanism(struct ept *ept);

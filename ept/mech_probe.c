@@ -117,12 +117,17 @@ static int probe_one(int kvm_fd, enum ept_mechanism m, struct ept_probe_result *
 	return ret == -ENOMEM ? ret : 0;
 }
 
+static bool sync_regs_supported(int kvm_fd)
+{
+	int want = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+
+	return (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & want) == want;
+}
+
 static int probe_all(int kvm_fd, struct ept_probe_result *res, uint64_t *exit_ns)
 {
 	memset(res, 0, sizeof(*res));
-	res->sync_regs =
-	    (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
-	     (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	res->sync_regs = sync_regs_supported(kvm_fd);
 	for (int m = EPT_MECH_MPROTECT; m < EPT_MECH_NR; m++) {
 		int ret = probe_one(kvm_fd, (enum ept_mechanism)m, res, exit_ns);
 
@@ -142,17 +147,32 @@ static const char *yes(bool b)
 	return b ? "exact" : "no";
 }
 
+/* Read-only memslots never trap reads: exact means exact writes for them. */
+static bool exact_for(const struct ept_probe_result *p, enum ept_mechanism m)
+{
+	return p->exact_write[m] && (p->exact_read[m] || m == EPT_MECH_READONLY);
+}
+
+static enum ept_mechanism cheapest_exact(const struct ept_probe_result *p)
+{
+	/* Cheapest first: mprotect changes no memslot; holes trap reads too, read-only does not. */
+	for (int m = EPT_MECH_MPROTECT; m < EPT_MECH_NR; m++)
+		if (exact_for(p, (enum ept_mechanism)m))
+			return (enum ept_mechanism)m;
+	return EPT_MECH_AUTO;
+}
+
 int ept_choose_mechanism(struct ept *ept)
 {
 	struct ept_probe_result *p = &ept->probe;
+	enum ept_mechanism forced = ept->cfg.mechanism;
 	int ret;
 
 	ept->exit_ns = DEFAULT_EXIT_NS;
-	if (ept->cfg.mechanism != EPT_MECH_AUTO) {
-		ept->mech = ept->cfg.mechanism;
-		ept->sync_regs = (ioctl(ept->cfg.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) &
-				  (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
-				 (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	/* Probe VMs and tests force a mechanism they know: no probe inside the probe. */
+	if (forced != EPT_MECH_AUTO && !ept->cfg.probe_forced) {
+		ept->mech = forced;
+		ept->sync_regs = sync_regs_supported(ept->cfg.kvm_fd);
 		ept_log(ept, 3, "ept: mechanism %s forced", ept_mechanism_name(ept->mech));
 		return 0;
 	}
@@ -162,22 +182,29 @@ int ept_choose_mechanism(struct ept *ept)
 		ept_log(ept, 0, "ept: probing the arming mechanisms: %s", strerror(-ret));
 		return ret;
 	}
+	for (int m = EPT_MECH_MPROTECT; m < EPT_MECH_NR; m++)
+		if (ept->cfg.probe_fail_mask & (1u << m))
+			p->exact_read[m] = p->exact_write[m] = false;
 	ept->sync_regs = p->sync_regs;
 	if (!ept->exit_ns)
 		ept->exit_ns = DEFAULT_EXIT_NS;
-	/* Cheapest first: mprotect changes no memslot; holes trap reads too, read-only does not. */
-	if (p->exact_read[EPT_MECH_MPROTECT] && p->exact_write[EPT_MECH_MPROTECT])
-		ept->mech = EPT_MECH_MPROTECT;
-	else if (p->exact_read[EPT_MECH_HOLE] && p->exact_write[EPT_MECH_HOLE])
-		ept->mech = EPT_MECH_HOLE;
-	else if (p->exact_write[EPT_MECH_READONLY])
-		ept->mech = EPT_MECH_READONLY;
+	ept->mech = forced != EPT_MECH_AUTO ? forced : cheapest_exact(p);
 	ept_log(ept, 2,
 		"ept: arming probe: mprotect read %s write %s; hole read %s write %s; read-only "
-		"write %s; bare MMIO exit %llu ns -> %s",
+		"write %s; bare MMIO exit %llu ns -> %s%s",
 		yes(p->exact_read[1]), yes(p->exact_write[1]), yes(p->exact_read[2]),
 		yes(p->exact_write[2]), yes(p->exact_write[3]), (unsigned long long)ept->exit_ns,
-		ept->mech ? ept_mechanism_name(ept->mech) : "none");
+		ept->mech ? ept_mechanism_name(ept->mech) : "none",
+		forced != EPT_MECH_AUTO ? " (forced)" : "");
+	if (forced != EPT_MECH_AUTO && !exact_for(p, forced)) {
+		ept_log(
+		    ept, 0,
+		    "ept: mechanism %s was forced, but the start-up probe found it not exact on "
+		    "this host (read %s, write %s): use --ept_mechanism auto",
+		    ept_mechanism_name(forced), yes(p->exact_read[forced]),
+		    yes(p->exact_write[forced]));
+		return -ENOTSUP;
+	}
 	if (ept->mech == EPT_MECH_AUTO) {
 		ept_log(ept, 0, "ept: no arming mechanism gives exact exits on this host");
 		return -ENOTSUP;

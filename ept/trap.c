@@ -4,10 +4,11 @@
  * then completed through the always-RW alias; on a page that is no longer
  * armed it is completed without judgement (stale). What plain completion
  * cannot do goes through a single step with the page briefly open:
- *  - locked read-modify-write, seen at its read exit (decoded): the page is
- *    opened before KVM resumes, so KVM's emulator finishes the write with a
- *    real cmpxchg on guest memory (retrying the instruction if it lost a race)
- *    and the instruction is atomic for every vCPU. A locked RMW not decoded
+ *  - read-modify-write, seen at its read exit (decoded) and judged there as
+ *    one Write: the page is opened before KVM resumes, so KVM's emulator
+ *    finishes the write on guest memory without a second exit (a locked one
+ *    with a real cmpxchg, retrying the instruction if it lost a race: atomic
+ *    for every vCPU). A locked RMW not decoded
  *    in time fails emulation right after its read exit: it is stepped then.
  *  - instruction fetch from an armed page (emulation failure): stepped, not
  *    judged (a fetch is not a data access).
@@ -181,7 +182,7 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 {
 	struct ept_string *s = &a->str;
 	uint64_t addr, done;
-	bool rep;
+	bool rep, later;
 
 	if (!ept_insn_string(insn, n, &s->op, &s->elem, &rep)) {
 		s->op = EPT_STR_NONE;
@@ -206,10 +207,15 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 		if (s->op == EPT_STR_MOVS)
 			s->src -= step;
 	}
-	/* The same instance: same rip, fewer elements left, address moved by exactly that many. */
+	/*
+	 * The same instance: same rip, fewer elements left, address moved by
+	 * exactly that many; or the write exit of the movs element whose read
+	 * exit was judged (same count: both ranges were judged then).
+	 */
 	addr = s->op == EPT_STR_LODS ? s->src : s->dst;
 	done = v->str_count - s->count;
-	if (rep && v->str_rip == tr->r->rip && s->count && s->count < v->str_count &&
+	later = s->count < v->str_count || (s->count == v->str_count && a->is_write && v->str_read);
+	if (rep && v->str_rip == tr->r->rip && s->count && later &&
 	    addr == (s->backward ? v->str_addr - done * s->elem : v->str_addr + done * s->elem)) {
 		s->count = 0;
 		return;
@@ -217,6 +223,25 @@ static void describe_string(struct ept_vcpu *v, const struct trap_regs *tr, cons
 	v->str_rip = rep ? tr->r->rip : 0;
 	v->str_count = s->count;
 	v->str_addr = addr;
+	v->str_read = !a->is_write;
+}
+
+/*
+ * A read exit whose instruction could not be decoded, under memslot holes: if
+ * it is a locked RMW, its write would come as a second exit, completed apart
+ * from the read (not atomic). Finishing it with the page open keeps it atomic
+ * whatever it is (mprotect needs no such step: the write fails emulation).
+ */
+static void step_undecoded(struct ept *ept, uint64_t rip)
+{
+	uint64_t n = atomic_fetch_add(&ept->st.undecoded, 1) + 1;
+
+	if (!(n & (n - 1))) /* 1, 2, 4, ...: rate-limited */
+		ept_log(
+		    ept, 1,
+		    "ept: instruction at rip %#llx not decoded at its read exit: single-stepped "
+		    "with the page open, in case it is a locked read-modify-write (%llu so far)",
+		    (unsigned long long)rip, (unsigned long long)n);
 }
 
 static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
@@ -231,6 +256,7 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 			       .len = run->mmio.len,
 			       .is_write = run->mmio.is_write};
 	uint8_t insn[16];
+	bool decoded = false;
 
 	if (fetch_regs(ept, x, &tr) == 0) {
 		unsigned int n = read_insn(ept, v, x->vcpu_fd, &tr, insn);
@@ -238,8 +264,9 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 		a.rip = tr.r->rip;
 		a.regs = tr.r;
 		a.sregs = tr.s;
-		if (!a.is_write && !ept->cfg.no_rmw_decode)
-			a.is_rmw = ept_insn_is_locked_rmw(insn, n);
+		decoded = n && !ept->cfg.no_rmw_decode;
+		if (!a.is_write && decoded)
+			a.is_rmw = ept_insn_is_rmw(insn, n);
 		describe_string(v, &tr, insn, n, &a);
 	}
 	a.is_write |= a.is_rmw;
@@ -253,6 +280,9 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 	v->inflight_page = 0;
 	if (a.is_rmw && step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
 		atomic_fetch_add(&ept->st.rmw, 1);
+	} else if (!a.is_write && !decoded && ept->mech == EPT_MECH_HOLE &&
+		   step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
+		step_undecoded(ept, a.rip);
 	} else {
 		v->inflight_page = page + 1;
 		v->inflight_rip = a.rip;
@@ -301,6 +331,102 @@ static bool step_fetch(struct ept *ept, struct ept_vcpu *v, int fd, const struct
 	return any;
 }
 
+#define NATIVE_SPAN	   64 /* bytes from the operand's address it may touch (an AVX-512 load) */
+#define NATIVE_TRIES	   2
+#define NATIVE_OPEN_MAX_NS (10ull * 1000 * 1000)
+
+static bool native_add(struct ept *ept, unsigned int vcpu, uint64_t page, uint64_t now)
+{
+	bool added = false;
+
+	pthread_mutex_lock(&ept->native_lock);
+	for (unsigned int i = 0; i < EPT_NATIVE_MAX && !added; i++) {
+		if (ept->native[i].used)
+			continue;
+		ept->native[i].used = added = true;
+		ept->native[i].vcpu = vcpu;
+		ept->native[i].page = page;
+		ept->native[i].since_ns = now;
+	}
+	pthread_mutex_unlock(&ept->native_lock);
+	if (added)
+		ept_suspend_page(ept, page);
+	return added;
+}
+
+/* Close the pages opened for one vCPU (vcpu < nr_vcpus) or open since before `before`. */
+static void native_close(struct ept *ept, unsigned int vcpu, uint64_t before)
+{
+	uint64_t pages[EPT_NATIVE_MAX];
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&ept->native_lock);
+	for (unsigned int i = 0; i < EPT_NATIVE_MAX; i++) {
+		if (ept->native[i].used &&
+		    (ept->native[i].vcpu == vcpu || ept->native[i].since_ns < before)) {
+			ept->native[i].used = false;
+			pages[n++] = ept->native[i].page;
+		}
+	}
+	pthread_mutex_unlock(&ept->native_lock);
+	for (unsigned int i = 0; i < n; i++)
+		ept_resume_page(ept, pages[i]);
+}
+
+void ept_native_expire(struct ept *ept, uint64_t now_ns)
+{
+	if (now_ns > NATIVE_OPEN_MAX_NS)
+		native_close(ept, UINT32_MAX, now_ns - NATIVE_OPEN_MAX_NS);
+}
+
+static uint64_t data_gpa(int fd, uint64_t lin)
+{
+	struct kvm_translation t = {.linear_address = lin};
+
+	if (ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return UINT64_MAX;
+	return t.physical_address;
+}
+
+/*
+ * An instruction KVM cannot emulate (AVX, cmpxchg16b, xsave: no MMIO exit
+ * tells its address) touching an armed page: decode its memory operand, open
+ * the armed pages it may touch and resume, so the CPU runs it (guest user
+ * code runs natively even on kvm_pvm). The pages close at this vCPU's next
+ * exit, or after NATIVE_OPEN_MAX_NS (ept_tick). A single step would close
+ * them sooner, but kvm_pvm delivers the step's #DB into guest user mode. The
+ * access is not judged (its size is not decoded): counted as not emulatable.
+ */
+static bool open_for_native(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
+			    const struct trap_regs *tr)
+{
+	uint8_t insn[16];
+	unsigned int n = read_insn(ept, v, x->vcpu_fd, tr, insn);
+	uint64_t lin, now = ept_now_ns(), count;
+	bool any = false;
+
+	if (!tr->s->cs.l || !ept_insn_mem_operand(insn, n, tr->r, tr->s, &lin))
+		return false;
+	for (uint64_t a = lin & ~(EPT_PAGE_SIZE - 1); a < lin + NATIVE_SPAN; a += EPT_PAGE_SIZE) {
+		uint64_t gpa = data_gpa(x->vcpu_fd, a);
+		uint64_t page = gpa == UINT64_MAX ? UINT64_MAX : ept_gpa_to_page(ept, gpa);
+
+		if (page != UINT64_MAX && ept_armed_bit(ept, page))
+			any |= native_add(ept, x->vcpu, page, now);
+	}
+	if (!any)
+		return false;
+	v->native_open = true;
+	count = atomic_fetch_add(&ept->st.native, 1) + 1;
+	if (!(count & (count - 1)))
+		ept_log(ept, 1,
+			"ept: rip %#llx: KVM cannot emulate this access to an armed page at "
+			"%#llx: run with the page open, not judged (%llu so far)",
+			(unsigned long long)tr->r->rip, (unsigned long long)lin,
+			(unsigned long long)count);
+	return true;
+}
+
 static bool rip_is_locked_rmw(struct ept *ept, struct ept_vcpu *v, int fd,
 			      const struct trap_regs *tr)
 {
@@ -325,6 +451,13 @@ static bool handle_emulation_failure(struct ept *ept, struct ept_vcpu *v, const 
 	}
 	if (step_fetch(ept, v, x->vcpu_fd, &tr))
 		return true;
+	/* The same instruction failing again with its pages open: not ours to fix. */
+	if (v->native_rip != tr.r->rip) {
+		v->native_rip = tr.r->rip;
+		v->native_tries = 0;
+	}
+	if (v->native_tries++ < NATIVE_TRIES && open_for_native(ept, v, x, &tr))
+		return true;
 	/*
 	 * Retry once: a fetch may have hit a memslot being replaced, or a locked
 	 * RMW read the page while another vCPU's step had it open and found it
@@ -346,6 +479,12 @@ bool ept_handle_exit(struct ept *ept, const struct ept_exit *x)
 	if (!ept || x->vcpu >= ept->cfg.nr_vcpus)
 		return false;
 	v = &ept->vcpus[x->vcpu];
+	if (v->native_open) { /* the instruction ran: close its pages */
+		v->native_open = false;
+		native_close(ept, x->vcpu, 0);
+	}
+	if (x->run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
+		v->native_rip = 0;
 	switch (x->run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		return handle_mmio(ept, v, x);

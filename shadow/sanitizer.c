@@ -66,6 +66,7 @@ int sanitizer_create(struct sanitizer **out, const struct sanitizer_config *cfg,
 	s->ops = *ops;
 	fill_patterns(s);
 	err = shadow_map_init(&s->shadow, s->cfg.ram, s->cfg.nr_ram, ops->notify, ops->ctx);
+	s->shadow.freed = ops->page_freed;
 	if (!err)
 		err = init_parts(s);
 	if (!err)

@@ -97,6 +97,8 @@ struct sanitizer_ops {
 	bool (*write_phys)(void *ctx, uint64_t gpa, const void *buf, size_t len);
 	/* A guest page became poisoned / clean (per page, only on change). */
 	shadow_notify_fn notify;
+	/* Optional: freed memory on a page that was poisoned already (shadow_freed_fn). */
+	shadow_freed_fn page_freed;
 	/* The report sink. */
 	void (*report)(void *ctx, const struct report_info *r);
 };

@@ -144,6 +144,13 @@ static void page_count_update(struct shadow_map *m, uint64_t page, unsigned int 
 		m->notify(m->notify_ctx, page_gpa(m, page), count != 0, count ? val : 0);
 }
 
+/* A page poisoned before (old != 0) got freed memory: see shadow_freed_fn. */
+static void note_freed(struct shadow_map *m, uint64_t page, unsigned int old, uint8_t val)
+{
+	if (m->freed && old && shadow_val_freed(val))
+		m->freed(m->notify_ctx, page_gpa(m, page), val);
+}
+
 typedef uint8_t v16 __attribute__((vector_size(16)));
 
 static v16 load16(const uint8_t *p)
@@ -199,6 +206,7 @@ static void set_in_page(struct shadow_map *m, uint64_t s, uint64_t e, uint8_t va
 	uint64_t page = s / SHADOW_PER_PAGE;
 	unsigned int count = m->page_dirty[page];
 
+	note_freed(m, page, count, val);
 	if (e - s == SHADOW_PER_PAGE) {
 		/* a clean page needs no write to stay clean: keeps the zero page */
 		if (val || count)
@@ -249,13 +257,15 @@ bool shadow_write(struct shadow_map *m, uint64_t gpa, const struct shadow_run *r
 	uint64_t idx, s, page;
 	uint32_t n = 0, zeros = 0;
 	unsigned int count;
-	uint8_t first = 0, *p;
+	uint8_t first = 0, freed = 0, *p;
 
 	for (uint32_t i = 0; i < nr; i++) {
 		n += runs[i].n;
 		zeros += runs[i].val ? 0 : runs[i].n;
 		if (!first && runs[i].n) /* the value that poisons a clean page, should it */
 			first = runs[i].val;
+		if (!freed && runs[i].n && shadow_val_freed(runs[i].val))
+			freed = runs[i].val; /* said instead: a freed slot starts at its red zone */
 	}
 	if (n == 0 || n > SHADOW_PER_PAGE || (gpa & SHADOW_GRANULE_MASK) ||
 	    (gpa & (SHADOW_PAGE_SIZE - 1)) / SHADOW_GRANULE + n > SHADOW_PER_PAGE ||
@@ -264,6 +274,7 @@ bool shadow_write(struct shadow_map *m, uint64_t gpa, const struct shadow_run *r
 	s = idx / SHADOW_GRANULE;
 	page = s / SHADOW_PER_PAGE;
 	p = m->bytes + s;
+	note_freed(m, page, m->page_dirty[page], freed);
 	if (zeros < n && m->page_dirty[page]) {
 		/* poisoned before and after (an object's usual slot): no count needed */
 		m->page_dirty[page] = SHADOW_COUNT_SOME;
@@ -271,7 +282,7 @@ bool shadow_write(struct shadow_map *m, uint64_t gpa, const struct shadow_run *r
 		/* count = non-zero bytes: + old zeros overwritten, - new zeros written (mod 2^32)
 		 */
 		count = page_count(m, page) + zero_bytes(p, n) - zeros;
-		page_count_update(m, page, count, first);
+		page_count_update(m, page, count, freed ? freed : first);
 	}
 	for (uint32_t i = 0; i < nr; i++) {
 		fill(p, runs[i].val, runs[i].n);

@@ -77,6 +77,19 @@ void shadow_lazy_free(void *p, size_t bytes);
 /* val: the shadow value whose write made the page poisoned (0 when it became clean). */
 typedef void (*shadow_notify_fn)(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val);
 
+/*
+ * Freed memory (val: a freed shadow value) written on a page that was poisoned
+ * already, so no notify: the `freed` arming policy must still learn of it.
+ */
+typedef void (*shadow_freed_fn)(void *ctx, uint64_t gpa_page, uint8_t val);
+
+/* Shadow values of freed memory (as opposed to red zones). */
+static inline bool shadow_val_freed(uint8_t v)
+{
+	return v == SHADOW_PAGE_FREE || v == SHADOW_SLAB_FREE || v == SHADOW_SLAB_FREE_META ||
+	       v == SHADOW_VMALLOC_INVALID;
+}
+
 #define SHADOW_COUNT_SOME 0xFFFF /* page_dirty: non-zero bytes, how many not kept */
 
 struct shadow_map {
@@ -85,6 +98,7 @@ struct shadow_map {
 	uint16_t *page_dirty; /* per guest page: count of non-zero shadow bytes, or SOME */
 	size_t bytes_len, dirty_len;
 	shadow_notify_fn notify;
+	shadow_freed_fn freed; /* optional, set after init; called with notify_ctx */
 	void *notify_ctx;
 };
 

@@ -42,6 +42,7 @@ struct vm_config {
 	uint64_t quarantine_mib;	/* generic quarantine cap; 0: RAM/32 */
 	unsigned int page_alloc_sample; /* track 1 in N page allocations (KASAN's sample) */
 	unsigned int arm;		/* enum san_arm: which poisoned pages trap */
+	unsigned int ept_mechanism;	/* enum san_ept_mechanism: how pages trap */
 	char *system_map; /* Linux System.map for symbols (ELF kernels carry their own) */
 	char *exempt;	  /* allocator exemption list; NULL: configs/exempt/<guest kind>.txt */
 	unsigned int report_rate; /* reports written per second; the rest are counted */
@@ -55,6 +56,7 @@ enum san_mode { SAN_GENERIC, SAN_TAGS, SAN_OFF };
 enum san_events { SAN_EVENTS_SYNC, SAN_EVENTS_ASYNC, SAN_EVENTS_ASYMM };
 enum san_fault { SAN_FAULT_REPORT, SAN_FAULT_PANIC, SAN_FAULT_PANIC_ON_WRITE };
 enum san_arm { SAN_ARM_ALL, SAN_ARM_FREED, SAN_ARM_SAMPLED, SAN_ARM_ADAPTIVE };
+enum san_ept_mechanism { SAN_EPT_AUTO, SAN_EPT_MPROTECT, SAN_EPT_HOLE };
 enum san_tag_fault { SAN_TAG_FAULT_SYNC, SAN_TAG_FAULT_ASYNC, SAN_TAG_FAULT_ASYMM };
 
 /* Exit codes of `kasan-vmm run` (documented in README.md). */

@@ -100,14 +100,24 @@ static void san_notify(void *ctx, uint64_t gpa_page, bool poisoned, uint8_t val)
 {
 	struct san *san = ctx;
 	struct ept *ept = san->vm->ept;
-	bool freed = val == 0xFB || val == 0xFA || val == 0xFF || val == 0xF8;
 
 	if (!ept)
 		return;
 	if (poisoned)
-		ept_page_poisoned(ept, gpa_page, freed ? EPT_POISON_FREED : EPT_POISON_REDZONE);
+		ept_page_poisoned(ept, gpa_page,
+				  shadow_val_freed(val) ? EPT_POISON_FREED : EPT_POISON_REDZONE);
 	else
 		ept_page_clean(ept, gpa_page);
+}
+
+/* A slab free on a page its red zones poisoned before: the freed policy arms it now. */
+static void san_page_freed(void *ctx, uint64_t gpa_page, uint8_t val)
+{
+	struct san *san = ctx;
+
+	(void)val;
+	if (san->vm->ept)
+		ept_page_poisoned(san->vm->ept, gpa_page, EPT_POISON_FREED);
 }
 
 /*
@@ -203,6 +213,7 @@ static int san_create_shadow(struct san *san)
 	    .read_phys = san_read_phys,
 	    .write_phys = san_write_phys,
 	    .notify = san_notify,
+	    .page_freed = san_page_freed,
 	    .report = san_report,
 	};
 

@@ -78,6 +78,18 @@ static void ept_log_line(void *ctx, int level, const char *msg)
 	log_msg((enum log_level)level, "%s", msg);
 }
 
+static enum ept_mechanism ept_mechanism_of(unsigned int cfg_mech)
+{
+	switch (cfg_mech) {
+	case SAN_EPT_MPROTECT:
+		return EPT_MECH_MPROTECT;
+	case SAN_EPT_HOLE:
+		return EPT_MECH_HOLE;
+	default:
+		return EPT_MECH_AUTO;
+	}
+}
+
 /* ept registers guest RAM with KVM (fixed-size memslots) and owns page arming. */
 static int vm_setup_ept(struct vm *vm, uint64_t low)
 {
@@ -92,6 +104,8 @@ static int vm_setup_ept(struct vm *vm, uint64_t low)
 	    .nr_memslots = vm->probe.nr_memslots,
 	    .log = ept_log_line,
 	    .policy = (enum ept_policy)vm->cfg->arm,
+	    .mechanism = ept_mechanism_of(vm->cfg->ept_mechanism),
+	    .probe_forced = true,
 	    .judge = vm->cfg->san_mode == SAN_OFF ? NULL : san_judge,
 	    .judge_ctx = vm,
 	};
@@ -247,6 +261,29 @@ static void vm_enable_emulation_info(struct vm *vm)
 		vm->probe.insn_bytes_on_emulation_failure = true;
 }
 
+/*
+ * Memslot holes delete and re-create memslots; with this quirk (the default
+ * since 6.12) each deletion zaps every shadow page table entry of the VM,
+ * not just the slot's, on hardware-virtualization hosts.
+ */
+static void vm_disable_slot_zap_all(struct vm *vm)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_DISABLE_QUIRKS2,
+				     .args = {KVM_X86_QUIRK_SLOT_ZAP_ALL}};
+	int quirks = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_DISABLE_QUIRKS2);
+
+	if (quirks <= 0 || !(quirks & KVM_X86_QUIRK_SLOT_ZAP_ALL)) {
+		pr_debug("KVM_X86_QUIRK_SLOT_ZAP_ALL: not offered by this host");
+		return;
+	}
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		pr_warn("disabling KVM_X86_QUIRK_SLOT_ZAP_ALL: %s (memslot holes cost more)",
+			strerror(errno));
+	else
+		pr_info("KVM_X86_QUIRK_SLOT_ZAP_ALL disabled: deleting a memslot zaps only its "
+			"own entries");
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	pthread_condattr_t attr;
@@ -277,6 +314,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -errno;
 	}
 	vm_enable_emulation_info(vm);
+	vm_disable_slot_zap_all(vm);
 	ret = vm_setup_irqchip(vm);
 	if (!ret)
 		ret = vm_setup_ram(vm);

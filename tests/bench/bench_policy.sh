@@ -25,7 +25,14 @@ for r in $(seq 1 "$ROUNDS"); do
 		t0=$(now_ms)
 		build/kasan-vmm run --kernel build/testguest.elf --cpus 2 --timeout 600 \
 			--append "kasan_test=$TESTS" "${args[@]}" >"$tmp/$c.$r" 2>&1
+		rc=$?
 		echo $(($(now_ms) - t0)) >>"$tmp/$c.ms"
+		# A failed run (crash, timeout, failed case) has no meaningful time: fail the bench.
+		if [ "$rc" != 0 ]; then
+			echo "bench_policy: FAILED: --arm $c round $r: kasan-vmm exit $rc; its last lines:" >&2
+			tail -n 5 "$tmp/$c.$r" >&2
+			exit 1
+		fi
 	done
 done
 

@@ -32,20 +32,54 @@ run_vmm "$TMP/summary" report "$log"
 check "kasan-vmm report summarizes by title" grep -qE "^ *[0-9]+ KASAN: (double|invalid)-free in " "$TMP/summary"
 
 # fault=panic: the run stops at the first report, with the report complete on disk.
-plog=$TMP/panic.log
-run_vmm "$TMP/panic" run --kernel "$GUEST" --timeout 300 --fault panic --log "$plog" \
-	--append "kasan_test=kmalloc_double_kzfree,kmem_cache_invalid_free"
-check "fault=panic exits 125 (got $rc)" [ "$rc" = 125 ]
-check "fault=panic leaves exactly one complete report" \
-	[ "$(grep -c '^BUG: KASAN' "$plog")" = 1 -a "$(grep -c '^=\{66\}$' "$plog")" = 2 ]
-check "fault=panic stopped the guest before its second scenario ran" \
-	bash -c "! grep -q '^ok 2 - kmem_cache_invalid_free' '$TMP/panic'"
+# one_complete_report FILE ACCESS_LINE: exactly one report, from its opening
+# '=' line through its BUG line and access line to its closing '=' line.
+one_complete_report() {
+	awk -v acc="$2" -v eq="$(printf '=%.0s' {1..66})" '
+		BEGIN { sep = -1 }
+		$0 == eq { if (inrep) { closed++; inrep = 0 } else sep = NR; next }
+		/^BUG: KASAN: / { bugs++; inrep = (sep == NR - 1); next }
+		inrep && index($0, acc) == 1 { accs++ }
+		END { exit !(bugs == 1 && closed == 1 && accs == 1) }' "$1"
+}
+# no_tap_lines FILE NAME...: the guest printed no TAP line (ok or not ok) for any NAME
+no_tap_lines() {
+	local f=$1 name
+	shift
+	for name; do
+		grep -qE "^(not )?ok [0-9]+ - $name\$" "$f" && return 1
+	done
+	return 0
+}
+# panic_run NAME WHAT BUG ACCESS_LINE CASE1 CASE2: a fault=panic run stopped in
+# CASE1 by the bug of type BUG: exit 125, one complete report with that access
+# line and the case's function, and no TAP line for either case.
+panic_run() {
+	local out=$TMP/panic-$1 what=$2 bug=$3 acc=$4 first=$5 second=$6
+	run_vmm "$out" run --kernel "$GUEST" --timeout 300 --fault panic --log "$out.log" \
+		--append "kasan_test=$first,$second"
+	check "fault=panic at $what exits 125 (got $rc)" [ "$rc" = 125 ]
+	check "fault=panic at $what leaves exactly one complete report, with its '$acc' line" \
+		one_complete_report "$out.log" "$acc"
+	check "fault=panic at $what: the report is $first's $bug" \
+		grep -q "^BUG: KASAN: $bug in test_$first+0x" "$out.log"
+	check "fault=panic at $what: no TAP line for $first nor $second" \
+		no_tap_lines "$out" "$first" "$second"
+	check "fault=panic at $what: $second never started" \
+		bash -c "test \$(grep -c '^# kasan-vmm expects: ' '$out') = 1"
+}
+panic_run event "an event-time bug" double-free "Free of addr ffff" \
+	kmalloc_double_kzfree kmem_cache_invalid_free
+# kmalloc_oob_right makes three bad writes: panic stops at the first
+panic_run access "a trapped access" slab-out-of-bounds "Write of size 1 at addr ffff" \
+	kmalloc_oob_right kmalloc_uaf
 
 # stacktrace=off keeps no stacks: the sections say so, as KASAN's do.
 run_vmm "$TMP/nostack" run --kernel "$GUEST" --timeout 300 --stacktrace off \
 	--append "kasan_test=kmalloc_double_kzfree"
+# (one command for check: a pipe after it would swallow its TAP line)
 check "stacktrace=off: allocation stack not kept" \
-	grep -A1 '^Allocated by task' "$TMP/nostack" | grep -q '(stack is not available)'
+	bash -c "grep -A1 '^Allocated by task' '$TMP/nostack' | grep -q '(stack is not available)'"
 # page_alloc_sample: unsampled page allocations are not tracked (slab ones still are).
 run_vmm "$TMP/sample1" run --kernel "$GUEST" --timeout 300 --append "kasan_test=page_alloc_uaf,kmalloc_uaf"
 run_vmm "$TMP/sampleN" run --kernel "$GUEST" --timeout 300 --page_alloc_sample 1000000 \

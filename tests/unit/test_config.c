@@ -240,6 +240,43 @@ static void test_sanitizer_keys(void **state)
 	config_free(&cfg);
 }
 
+/* --ept_mechanism: auto by default, from the INI file, the command line wins, bad values refused.
+ */
+static void test_ept_mechanism(void **state)
+{
+	char path[PATH_MAX];
+	char *plain[] = {"run", "--kernel", kernel, NULL};
+	char *file_only[] = {"run", "--config", path, NULL};
+	char *both[] = {"run", "--ept_mechanism", "hole", "--config", path, NULL};
+	char *bad[] = {"run", "--kernel", kernel, "--ept_mechanism", "readonly", NULL};
+	char *help[] = {"run", "--help", NULL};
+	struct vm_config cfg;
+	char out[8192];
+
+	(void)state;
+	snprintf(
+	    path, sizeof(path), "%s",
+	    write_ini("mech.ini", "[vm]\nkernel = k.elf\n[sanitizer]\nept_mechanism = mprotect\n"));
+	config_init(&cfg);
+	assert_int_equal(config_parse_run_args(&cfg, ARGC(plain), plain), 0);
+	assert_int_equal(cfg.ept_mechanism, SAN_EPT_AUTO);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(parse_capture(&cfg, ARGC(file_only), file_only, 2, out, sizeof(out)), 0);
+	assert_int_equal(cfg.ept_mechanism, SAN_EPT_MPROTECT);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(parse_capture(&cfg, ARGC(both), both, 2, out, sizeof(out)), 0);
+	assert_int_equal(cfg.ept_mechanism, SAN_EPT_HOLE);
+	config_free(&cfg);
+	/* read-only slots do not trap reads: not a choice for a run */
+	expect_reject(bad, ARGC(bad), "--ept_mechanism 'readonly': not a valid choice");
+	config_init(&cfg);
+	assert_int_equal(parse_capture(&cfg, ARGC(help), help, 1, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "--ept_mechanism HOW"));
+	config_free(&cfg);
+}
+
 static void test_help(void **state)
 {
 	char *argv[] = {"run", "--help", NULL};
@@ -432,6 +469,7 @@ int main(void)
 	    cmocka_unit_test(test_relative_paths),
 	    cmocka_unit_test(test_shipped_testguest_ini),
 	    cmocka_unit_test(test_sanitizer_keys),
+	    cmocka_unit_test(test_ept_mechanism),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_reject_cli_values),
 	    cmocka_unit_test(test_reject_cli_syntax),

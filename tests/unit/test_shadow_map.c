@@ -156,6 +156,56 @@ static void test_notify_on_change_only(void **state)
 	shadow_map_destroy(&m);
 }
 
+struct freed_notes {
+	struct notes n; /* first: the notify callback's view */
+	unsigned int freed;
+	uint64_t page;
+	uint8_t val;
+};
+
+static void freed_note(void *ctx, uint64_t gpa_page, uint8_t val)
+{
+	struct freed_notes *f = ctx;
+
+	f->freed++;
+	f->page = gpa_page;
+	f->val = val;
+}
+
+/*
+ * Freed memory on a page poisoned already (a slab object freed between red
+ * zones) flips nothing, so notify stays quiet: the freed callback tells it.
+ */
+static void test_freed_on_poisoned_page(void **state)
+{
+	struct shadow_ram_range r = {0, 1 * MIB};
+	struct shadow_run slot[] = {{2, SHADOW_SLAB_REDZONE}, {4, SHADOW_SLAB_FREE}};
+	struct freed_notes f = {0};
+	struct shadow_map m;
+
+	(void)state;
+	assert_int_equal(shadow_map_init(&m, &r, 1, note, &f), 0);
+	m.freed = freed_note;
+	assert_true(shadow_poison(&m, 0x7000, 16, SHADOW_SLAB_REDZONE)); /* clean -> poisoned */
+	assert_int_equal(f.n.poisoned, 1);
+	assert_int_equal(f.freed, 0); /* a red zone is not freed memory */
+	assert_true(shadow_poison(&m, 0x7100, 32, SHADOW_SLAB_REDZONE));
+	assert_int_equal(f.freed, 0);
+	assert_true(shadow_write(&m, 0x7200, slot, 2)); /* a freed slot, its left red zone first */
+	assert_int_equal(f.n.poisoned, 1);
+	assert_int_equal(f.freed, 1);
+	assert_int_equal(f.page, 0x7000);
+	assert_int_equal(f.val, SHADOW_SLAB_FREE);
+	assert_true(shadow_poison(&m, 0x7400, 8, SHADOW_SLAB_FREE_META));
+	assert_int_equal(f.freed, 2);
+	/* a freed slot on a clean page: the notify itself says freed */
+	assert_true(shadow_write(&m, 0x9000, slot, 2));
+	assert_int_equal(f.n.poisoned, 2);
+	assert_int_equal(f.n.last_val, SHADOW_SLAB_FREE);
+	assert_int_equal(f.freed, 2);
+	shadow_map_destroy(&m);
+}
+
 static long rss_pages(void)
 {
 	long size = 0, rss = 0;
@@ -245,6 +295,7 @@ int main(void)
 	    cmocka_unit_test(test_hole_layout),
 	    cmocka_unit_test(test_bad_layouts),
 	    cmocka_unit_test(test_notify_on_change_only),
+	    cmocka_unit_test(test_freed_on_poisoned_page),
 	    cmocka_unit_test(test_lazy_backing),
 	    cmocka_unit_test(test_random_counts),
 	};
