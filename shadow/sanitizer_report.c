@@ -298,15 +298,20 @@ static void describe_tags(struct sanitizer *s, struct report_info *r, uint64_t b
 }
 
 /*
- * A trapped write into an object's slack was just reported: the canary
+ * A trapped write was just reported. Into a live object's slack: the canary
  * check at free would report the same bug again without the precise stack.
+ * Into a freed object: so would the fill check when the slot is reused.
  */
-static void note_slack_write(struct sanitizer *s, uint64_t bad_gva)
+static void note_reported_write(struct sanitizer *s, uint64_t bad_gva)
 {
 	struct shadow_object *o =
 	    objects_get(&s->objects, objects_containing(&s->objects, bad_gva));
 
-	if (o && o->state != OBJ_FREED && bad_gva >= o->start + o->size_req)
+	if (!o)
+		return;
+	if (o->state == OBJ_FREED)
+		o->flags &= ~OBJ_F_PATTERN;
+	else if (bad_gva >= o->start + o->size_req)
 		o->flags |= OBJ_F_SLACK_REPORTED;
 }
 
@@ -355,7 +360,7 @@ bool check_access_locked(struct sanitizer *s, uint64_t gpa, uint64_t gva, uint64
 	report_describe(s, &r, s->cfg.mode == SANITIZER_TAGS ? tag_reset(gva) : gva, NULL);
 	report_emit(s, &r);
 	if (is_write)
-		note_slack_write(s, bad_gva);
+		note_reported_write(s, bad_gva);
 	return true;
 }
 

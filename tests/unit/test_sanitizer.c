@@ -369,6 +369,27 @@ static void test_write_after_free_found_at_realloc(void **state)
 	sanitizer_destroy(s);
 }
 
+/* A trapped write to a freed object was reported: its reuse does not report it again. */
+static void test_freed_write_reported_by_trap_once(void **state)
+{
+	struct sanitizer *s = with_cache(0, true);
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x1);
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	assert_true(access_at(s, OBJ + 4, 4, true));
+	assert_true(g->last.obj_freed);
+	memset(g->ram + 0x10000 + 4, 0x41, 4); /* the trapped write then completes */
+	assert_int_equal(g->nreports, 1);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x9), 0);
+	assert_int_equal(g->nreports, 1);
+	/* the next life of the slot is checked again */
+	ev(s, SHADOW_EV_SLAB_FREE, OBJ, 0, 0, CACHE, 0x2);
+	memset(g->ram + 0x10000 + 4, 0x42, 4);
+	assert_int_equal(ev(s, SHADOW_EV_SLAB_ALLOC, OBJ, 32, 32, CACHE, 0x9), 1);
+	sanitizer_destroy(s);
+}
+
 static void test_check_access(void **state)
 {
 	struct sanitizer *s = with_cache(0, true);
@@ -977,6 +998,7 @@ int main(void)
 	    cmocka_unit_test(test_slack_corruption_at_free),
 	    cmocka_unit_test(test_slack_freelist_word_is_not_a_bug),
 	    cmocka_unit_test(test_slack_reported_by_trap_once),
+	    cmocka_unit_test(test_freed_write_reported_by_trap_once),
 	    cmocka_unit_test(test_ksize_disables_canary),
 	    cmocka_unit_test(test_write_after_free_found_at_realloc),
 	    cmocka_unit_test(test_check_access),
