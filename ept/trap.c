@@ -117,6 +117,63 @@ static void complete_access(struct kvm_run *run, uint8_t *host)
 	memcpy(run->mmio.data, &v, len);
 }
 
+#define NATIVE_SPAN	   64 /* bytes from the operand's address it may touch (an AVX-512 load) */
+#define NATIVE_TRIES	   2
+#define NATIVE_OPEN_MAX_NS (10ull * 1000 * 1000)
+
+static bool native_add(struct ept *ept, unsigned int vcpu, uint64_t page, uint64_t now)
+{
+	bool added = false;
+
+	pthread_mutex_lock(&ept->native_lock);
+	for (unsigned int i = 0; i < EPT_NATIVE_MAX && !added; i++) {
+		if (ept->native[i].used)
+			continue;
+		ept->native[i].used = added = true;
+		ept->native[i].vcpu = vcpu;
+		ept->native[i].page = page;
+		ept->native[i].since_ns = now;
+	}
+	pthread_mutex_unlock(&ept->native_lock);
+	if (added)
+		ept_suspend_page(ept, page);
+	return added;
+}
+
+/* Close the pages opened for one vCPU (vcpu < nr_vcpus) or open since before `before`. */
+static void native_close(struct ept *ept, unsigned int vcpu, uint64_t before)
+{
+	uint64_t pages[EPT_NATIVE_MAX];
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&ept->native_lock);
+	for (unsigned int i = 0; i < EPT_NATIVE_MAX; i++) {
+		if (ept->native[i].used &&
+		    (ept->native[i].vcpu == vcpu || ept->native[i].since_ns < before)) {
+			ept->native[i].used = false;
+			pages[n++] = ept->native[i].page;
+		}
+	}
+	pthread_mutex_unlock(&ept->native_lock);
+	for (unsigned int i = 0; i < n; i++)
+		ept_resume_page(ept, pages[i]);
+}
+
+void ept_native_expire(struct ept *ept, uint64_t now_ns)
+{
+	if (now_ns > NATIVE_OPEN_MAX_NS)
+		native_close(ept, UINT32_MAX, now_ns - NATIVE_OPEN_MAX_NS);
+}
+
+static uint64_t data_gpa(int fd, uint64_t lin)
+{
+	struct kvm_translation t = {.linear_address = lin};
+
+	if (ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return UINT64_MAX;
+	return t.physical_address;
+}
+
 static bool step_begin(struct ept *ept, struct ept_vcpu *v, int fd, uint64_t page, uint64_t rip)
 {
 	struct kvm_guest_debug dbg = {.control = ept->debug_flags};
@@ -134,6 +191,22 @@ static bool step_begin(struct ept *ept, struct ept_vcpu *v, int fd, uint64_t pag
 		v->step_rip = rip;
 		v->step_tries = 0;
 	}
+	return true;
+}
+
+/*
+ * Finish the current instruction with `page` open: a single step at CPL0; in
+ * guest user mode the page stays open until the vCPU's next exit instead,
+ * since kvm_pvm delivers a user-mode step's #DB into the guest.
+ */
+static bool open_for_insn(struct ept *ept, struct ept_vcpu *v, const struct ept_exit *x,
+			  const struct kvm_sregs *s, uint64_t page, uint64_t rip)
+{
+	if (!s || s->cs.dpl == 0)
+		return step_begin(ept, v, x->vcpu_fd, page, rip);
+	if (!native_add(ept, x->vcpu, page, ept_now_ns()))
+		return false;
+	v->native_open = true;
 	return true;
 }
 
@@ -278,10 +351,10 @@ static bool handle_armed(struct ept *ept, struct ept_vcpu *v, const struct ept_e
 	}
 	complete_access(run, host);
 	v->inflight_page = 0;
-	if (a.is_rmw && step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
+	if (a.is_rmw && open_for_insn(ept, v, x, a.sregs, page, a.rip)) {
 		atomic_fetch_add(&ept->st.rmw, 1);
 	} else if (!a.is_write && !decoded && ept->mech == EPT_MECH_HOLE &&
-		   step_begin(ept, v, x->vcpu_fd, page, a.rip)) {
+		   open_for_insn(ept, v, x, a.sregs, page, a.rip)) {
 		step_undecoded(ept, a.rip);
 	} else {
 		v->inflight_page = page + 1;
@@ -329,63 +402,6 @@ static bool step_fetch(struct ept *ept, struct ept_vcpu *v, int fd, const struct
 		atomic_fetch_add(&ept->st.fetch, 1);
 
 	return any;
-}
-
-#define NATIVE_SPAN	   64 /* bytes from the operand's address it may touch (an AVX-512 load) */
-#define NATIVE_TRIES	   2
-#define NATIVE_OPEN_MAX_NS (10ull * 1000 * 1000)
-
-static bool native_add(struct ept *ept, unsigned int vcpu, uint64_t page, uint64_t now)
-{
-	bool added = false;
-
-	pthread_mutex_lock(&ept->native_lock);
-	for (unsigned int i = 0; i < EPT_NATIVE_MAX && !added; i++) {
-		if (ept->native[i].used)
-			continue;
-		ept->native[i].used = added = true;
-		ept->native[i].vcpu = vcpu;
-		ept->native[i].page = page;
-		ept->native[i].since_ns = now;
-	}
-	pthread_mutex_unlock(&ept->native_lock);
-	if (added)
-		ept_suspend_page(ept, page);
-	return added;
-}
-
-/* Close the pages opened for one vCPU (vcpu < nr_vcpus) or open since before `before`. */
-static void native_close(struct ept *ept, unsigned int vcpu, uint64_t before)
-{
-	uint64_t pages[EPT_NATIVE_MAX];
-	unsigned int n = 0;
-
-	pthread_mutex_lock(&ept->native_lock);
-	for (unsigned int i = 0; i < EPT_NATIVE_MAX; i++) {
-		if (ept->native[i].used &&
-		    (ept->native[i].vcpu == vcpu || ept->native[i].since_ns < before)) {
-			ept->native[i].used = false;
-			pages[n++] = ept->native[i].page;
-		}
-	}
-	pthread_mutex_unlock(&ept->native_lock);
-	for (unsigned int i = 0; i < n; i++)
-		ept_resume_page(ept, pages[i]);
-}
-
-void ept_native_expire(struct ept *ept, uint64_t now_ns)
-{
-	if (now_ns > NATIVE_OPEN_MAX_NS)
-		native_close(ept, UINT32_MAX, now_ns - NATIVE_OPEN_MAX_NS);
-}
-
-static uint64_t data_gpa(int fd, uint64_t lin)
-{
-	struct kvm_translation t = {.linear_address = lin};
-
-	if (ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
-		return UINT64_MAX;
-	return t.physical_address;
 }
 
 /*
@@ -445,7 +461,7 @@ static bool handle_emulation_failure(struct ept *ept, struct ept_vcpu *v, const 
 		return false;
 	/* The write half of an access already judged at its read exit (an RMW). */
 	if (inflight && tr.r->rip == v->inflight_rip &&
-	    step_begin(ept, v, x->vcpu_fd, inflight - 1, tr.r->rip)) {
+	    open_for_insn(ept, v, x, tr.s, inflight - 1, tr.r->rip)) {
 		atomic_fetch_add(&ept->st.rmw, 1);
 		return true;
 	}
