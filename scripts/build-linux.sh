@@ -158,6 +158,7 @@ cat >"$drv/Kbuild.new" <<'EOF'
 ccflags-y += -I$(srctree)/$(src) -Werror
 obj-y += kasan_vmm_core.o kasan_vmm_ring.o kasan_vmm_hooks.o
 obj-y += kasan_vmm_test_main.o kasan_vmm_test_slab.o kasan_vmm_test_misc.o
+obj-y += kasan_vmm_test_mempool.o kasan_vmm_test_ops.o
 obj-y += kasan_vmm_bench.o
 EOF
 sync_file "$drv/Kbuild.new" "$drv/Kbuild"

@@ -56,6 +56,17 @@ check "the runner finished and powered off through the exit port (exit $rc)" \
 	grep -q "kasan_vmm_test: done, powering off" "$TMP/linux"
 check "kasan-vmm exited with the guest's code, not an error (exit $rc)" [ "$rc" -le 119 ]
 
+# The cases ported last (mempool, str*, bit ops, atomics) must be in the run:
+# the matrix below only judges the cases that ran.
+ported="mempool_kmalloc_oob_right mempool_kmalloc_large_oob_right mempool_slab_oob_right
+mempool_kmalloc_uaf mempool_kmalloc_large_uaf mempool_slab_uaf mempool_page_alloc_uaf
+mempool_kmalloc_double_free mempool_kmalloc_large_double_free mempool_page_alloc_double_free
+mempool_kmalloc_invalid_free mempool_kmalloc_large_invalid_free kasan_strings
+kasan_bitops_generic kasan_atomics"
+missing=$(for c in $ported; do grep -qE " ok [0-9]+ - $c[[:space:]]*$" "$TMP/linux" || echo "$c"; done)
+check "the runner ran the mempool, string, bitops and atomics cases${missing:+ (missing: $missing)}" \
+	[ -z "$missing" ]
+
 # Scenarios a stock 6.1 kernel cannot give kasan-vmm (README, guest-driver/README.md):
 # listed here, printed on every run, and not counted. Anything else missed fails.
 declare -A KNOWN_GAPS=(
@@ -81,3 +92,4 @@ python3 tests/integration/kasan_matrix.py "$TMP/linux" --matrix "$matrix" --func
 done
 echo "# Linux detection matrix ($matrix):"
 sed 's/^/# /' "$matrix"
+
