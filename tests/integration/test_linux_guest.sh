@@ -67,6 +67,22 @@ missing=$(for c in $ported; do grep -qE " ok [0-9]+ - $c[[:space:]]*$" "$TMP/lin
 check "the runner ran the mempool, string, bitops and atomics cases${missing:+ (missing: $missing)}" \
 	[ -z "$missing" ]
 
+# call_rcu / queue_work stacks (the driver's AUX_STACK events, from the
+# rcu_callback and workqueue_queue_work tracepoints): the use-after-free
+# report of each case names the case function in the aux stack section.
+case_lines() { # NAME FILE: console lines of one case, up to its TAP result line
+	awk -v n="$1" '/ ok [0-9]+ - /{ if ($0 ~ (" - " n "\r?$")) { printf "%s", buf; exit } buf = ""; next }
+		{ buf = buf $0 "\n" }' "$2"
+}
+aux_stack_names() { # CASE FUNC: the case's report has an aux stack with FUNC in it
+	case_lines "$1" "$TMP/linux" | awk -v f="$2" '/Last potentially related work creation:/ { in_aux = 1; next }
+		in_aux && /^\r?$/ { in_aux = 0 } in_aux && index($0, " " f "+0x") { found = 1 } END { exit !found }'
+}
+check "rcu_uaf's report has call_rcu's stack (Last potentially related work creation: ... rcu_uaf)" \
+	aux_stack_names rcu_uaf rcu_uaf
+check "workqueue_uaf's report has queue_work's stack (... workqueue_uaf)" \
+	aux_stack_names workqueue_uaf workqueue_uaf
+
 # Scenarios a stock 6.1 kernel cannot give kasan-vmm (README, guest-driver/README.md):
 # listed here, printed on every run, and not counted. Anything else missed fails.
 declare -A KNOWN_GAPS=(
@@ -92,4 +108,3 @@ python3 tests/integration/kasan_matrix.py "$TMP/linux" --matrix "$matrix" --func
 done
 echo "# Linux detection matrix ($matrix):"
 sed 's/^/# /' "$matrix"
-
