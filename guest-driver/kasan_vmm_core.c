@@ -39,7 +39,7 @@ u64 *kv_seq;
 static void *kv_cmd_page; /* page-aligned in the direct map: doorbell = its PFN */
 static DEFINE_MUTEX(kv_cmd_lock);
 
-static const char *const kv_mode_names[] = { "sync", "async", "asymm" };
+static const char *const kv_mode_names[] = {"sync", "async", "asymm"};
 
 /* Caller holds kv_cmd_lock; blk is on kv_cmd_page. Returns the host's status. */
 static int kv_command(void *blk, u16 cmd)
@@ -114,8 +114,8 @@ static unsigned long kv_lookup(const char *name)
 	static unsigned long (*lookup)(const char *name);
 
 	if (!lookup) {
-		struct kprobe kp = { .symbol_name = "kallsyms_lookup_name",
-				     .flags = KPROBE_FLAG_DISABLED };
+		struct kprobe kp = {.symbol_name = "kallsyms_lookup_name",
+				    .flags = KPROBE_FLAG_DISABLED};
 
 		if (register_kprobe(&kp))
 			return 0;
@@ -185,7 +185,8 @@ static int kv_register(void)
 	r->release_len = strnlen(rel, KV_RELEASE_MAX);
 	memcpy(r->release, rel, r->release_len);
 	st = kv_command(r, KV_CMD_REGISTER);
-	pr_info("ABI %u.%u, mode %s, port 0x%x, features 0x%x, %u ring slots, kaslr 0x%llx: register %d\n",
+	pr_info("ABI %u.%u, mode %s, port 0x%x, features 0x%x, %u ring slots, kaslr 0x%llx: "
+		"register %d\n",
 		KV_ABI_MAJOR, KV_ABI_MINOR, kv_mode_names[kv_mode], kv_port, kv_features,
 		kv_nr_cpus, r->kaslr_offset, st);
 	mutex_unlock(&kv_cmd_lock);
@@ -216,8 +217,9 @@ static int __init kasan_vmm_init(void)
 	int ret;
 
 	if (!kv_discover()) {
-		pr_err("kasan-vmm hypervisor not found (CPUID 0x%x signature \"KasanVMM\" missing)\n",
-		       KV_CPUID_LEAF);
+		pr_err(
+		    "kasan-vmm hypervisor not found (CPUID 0x%x signature \"KasanVMM\" missing)\n",
+		    KV_CPUID_LEAF);
 		return -ENODEV;
 	}
 	kv_cmd_page = (void *)get_zeroed_page(GFP_KERNEL);
@@ -239,6 +241,7 @@ static int __init kasan_vmm_init(void)
 	ret = kv_hooks_init();
 	if (ret)
 		goto err_rings;
+	kv_kprobes_init(); /* optional: failures only warn */
 	pr_info("loaded: events flow from now on; earlier allocations are unknown to the host\n");
 	return 0;
 err_rings:
@@ -255,6 +258,7 @@ static void __exit kasan_vmm_exit(void)
 	u64 emitted, dropped, lost;
 	int st;
 
+	kv_kprobes_exit();
 	kv_hooks_exit(); /* returns once no probe runs any more */
 	kv_rings_stop();
 	kv_drain();

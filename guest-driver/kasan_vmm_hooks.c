@@ -69,7 +69,7 @@ static u32 kv_cache_id(const void *s)
  * chains stay intact; a full table only means caches stay anonymous.
  */
 #define KV_CACHES_BITS 12
-#define KV_CACHE_TOMB ((const void *)1)
+#define KV_CACHE_TOMB  ((const void *)1)
 static const void *kv_caches[1 << KV_CACHES_BITS];
 static atomic_t kv_caches_full = ATOMIC_INIT(0);
 
@@ -113,7 +113,7 @@ static bool kv_cache_remove(const void *s)
 
 static void kv_cache_announce(const struct kmem_cache *s)
 {
-	struct kv_ev ev = { .cache_id = kv_cache_id(s), .freeptr_offset = KV_FREEPTR_NONE };
+	struct kv_ev ev = {.cache_id = kv_cache_id(s), .freeptr_offset = KV_FREEPTR_NONE};
 
 	if (!kv_cache_insert(s))
 		return;
@@ -164,11 +164,11 @@ static struct kmem_cache *kv_kmalloc_cache(size_t req, size_t alloc, gfp_t gfp)
 
 /* ---- slab probes ----------------------------------------------------------- */
 
-static void kv_probe_kmalloc(void *data, unsigned long call_site, const void *ptr,
-			     size_t bytes_req, size_t bytes_alloc, gfp_t gfp, int node)
+static void kv_probe_kmalloc(void *data, unsigned long call_site, const void *ptr, size_t bytes_req,
+			     size_t bytes_alloc, gfp_t gfp, int node)
 {
-	struct kv_ev ev = { .addr = (unsigned long)ptr, .size_req = bytes_req,
-			    .size_alloc = bytes_alloc };
+	struct kv_ev ev = {
+	    .addr = (unsigned long)ptr, .size_req = bytes_req, .size_alloc = bytes_alloc};
 	struct kmem_cache *s;
 
 	if (ZERO_OR_NULL_PTR(ptr))
@@ -195,7 +195,7 @@ static void kv_probe_kmalloc(void *data, unsigned long call_site, const void *pt
 static void kv_probe_kmem_cache_alloc(void *data, unsigned long call_site, const void *ptr,
 				      struct kmem_cache *s, gfp_t gfp, int node)
 {
-	struct kv_ev ev = { .addr = (unsigned long)ptr };
+	struct kv_ev ev = {.addr = (unsigned long)ptr};
 
 	if (!ptr || !s)
 		return;
@@ -210,7 +210,7 @@ static void kv_probe_kmem_cache_alloc(void *data, unsigned long call_site, const
 /* Fires before kfree's own NULL check; large objects are not slab folios. */
 static void kv_probe_kfree(void *data, unsigned long call_site, const void *ptr)
 {
-	struct kv_ev ev = { .addr = (unsigned long)ptr };
+	struct kv_ev ev = {.addr = (unsigned long)ptr};
 
 	if (ZERO_OR_NULL_PTR(ptr))
 		return;
@@ -223,13 +223,13 @@ static void kv_probe_kfree(void *data, unsigned long call_site, const void *ptr)
 static void kv_probe_kmem_cache_free(void *data, unsigned long call_site, const void *ptr,
 				     const struct kmem_cache *s)
 {
-	struct kv_ev ev = { .addr = (unsigned long)ptr };
+	struct kv_ev ev = {.addr = (unsigned long)ptr};
 
 	if (!ptr)
 		return;
 	/* Freeing a struct kmem_cache we announced: that cache is gone. */
 	if (kv_cache_remove(ptr)) {
-		struct kv_ev d = { .addr = (unsigned long)ptr, .cache_id = kv_cache_id(ptr) };
+		struct kv_ev d = {.addr = (unsigned long)ptr, .cache_id = kv_cache_id(ptr)};
 
 		kv_emit(KV_EV_CACHE_DESTROY, &d);
 	}
@@ -241,7 +241,7 @@ static void kv_probe_kmem_cache_free(void *data, unsigned long call_site, const 
 
 static __always_inline void kv_page_ev(u32 kind, struct page *page, unsigned int order)
 {
-	struct kv_ev ev = { .order = order };
+	struct kv_ev ev = {.order = order};
 
 	if (!page || order > KV_ORDER_MAX)
 		return;
@@ -273,25 +273,54 @@ static void kv_probe_page_free_batched(void *data, struct page *page)
 	atomic64_inc(&kv_batched);
 }
 
+/* ---- aux stacks: call_rcu and queue_work (KASAN's kasan_record_aux_stack) ---- */
+
+struct rcu_head;
+struct pool_workqueue;
+struct work_struct;
+
+/* The object holding head gets this stack as its newest aux stack. */
+static __always_inline void kv_aux_stack(const void *head)
+{
+	struct kv_ev ev = {.addr = (unsigned long)head};
+
+	kv_emit(KV_EV_AUX_STACK, &ev);
+}
+
+/* 6.1's __call_rcu_common(): needs CONFIG_RCU_TRACE (else a no-op tracepoint). */
+static void kv_probe_rcu_callback(void *data, const char *rcuname, struct rcu_head *rhp, long qlen)
+{
+	kv_aux_stack(rhp);
+}
+
+static void kv_probe_queue_work(void *data, int req_cpu, struct pool_workqueue *pwq,
+				struct work_struct *work)
+{
+	kv_aux_stack(work);
+}
+
+/* Tracepoints not exported as register_trace_*: found by name. */
 struct kv_tp {
 	const char *name;
 	void *probe;
 	struct tracepoint *tp;
 };
 
-static struct kv_tp kv_page_tps[] = {
-	{ "mm_page_alloc", kv_probe_page_alloc },
-	{ "mm_page_free", kv_probe_page_free },
-	{ "mm_page_free_batched", kv_probe_page_free_batched },
+static struct kv_tp kv_named_tps[] = {
+    {"mm_page_alloc", kv_probe_page_alloc},
+    {"mm_page_free", kv_probe_page_free},
+    {"mm_page_free_batched", kv_probe_page_free_batched},
+    {"rcu_callback", kv_probe_rcu_callback},
+    {"workqueue_queue_work", kv_probe_queue_work},
 };
 
 static void kv_find_tp(struct tracepoint *tp, void *priv)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(kv_page_tps); i++)
-		if (!strcmp(tp->name, kv_page_tps[i].name))
-			kv_page_tps[i].tp = tp;
+	for (i = 0; i < ARRAY_SIZE(kv_named_tps); i++)
+		if (!strcmp(tp->name, kv_named_tps[i].name))
+			kv_named_tps[i].tp = tp;
 }
 
 /* ---- modules ---------------------------------------------------------------- */
@@ -299,7 +328,7 @@ static void kv_find_tp(struct tracepoint *tp, void *priv)
 static int kv_module_event(struct notifier_block *nb, unsigned long state, void *data)
 {
 	struct module *mod = data;
-	struct kv_ev ev = { .name = mod->name };
+	struct kv_ev ev = {.name = mod->name};
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
 	ev.addr = (unsigned long)mod->mem[MOD_TEXT].base;
@@ -316,7 +345,7 @@ static int kv_module_event(struct notifier_block *nb, unsigned long state, void 
 	return NOTIFY_DONE;
 }
 
-static struct notifier_block kv_module_nb = { .notifier_call = kv_module_event };
+static struct notifier_block kv_module_nb = {.notifier_call = kv_module_event};
 
 /* ---- registration ------------------------------------------------------------- */
 
@@ -336,8 +365,8 @@ int kv_hooks_init(void)
 	int ret;
 
 	for_each_kernel_tracepoint(kv_find_tp, NULL);
-	for (i = 0; i < ARRAY_SIZE(kv_page_tps); i++) {
-		struct kv_tp *t = &kv_page_tps[i];
+	for (i = 0; i < ARRAY_SIZE(kv_named_tps); i++) {
+		struct kv_tp *t = &kv_named_tps[i];
 
 		ret = t->tp ? tracepoint_probe_register(t->tp, t->probe, NULL) : -ENOENT;
 		if (ret) {
@@ -372,10 +401,11 @@ void kv_hooks_exit(void)
 	if (kv_slab_hooked)
 		kv_unhook_slab();
 	kv_slab_hooked = false;
-	for (i = 0; i < ARRAY_SIZE(kv_page_tps); i++) {
-		if (kv_page_tps[i].tp)
-			tracepoint_probe_unregister(kv_page_tps[i].tp, kv_page_tps[i].probe, NULL);
-		kv_page_tps[i].tp = NULL;
+	for (i = 0; i < ARRAY_SIZE(kv_named_tps); i++) {
+		if (kv_named_tps[i].tp)
+			tracepoint_probe_unregister(kv_named_tps[i].tp, kv_named_tps[i].probe,
+						    NULL);
+		kv_named_tps[i].tp = NULL;
 	}
 	/* No probe is running, nor will run, once this returns. */
 	tracepoint_synchronize_unregister();

@@ -18,12 +18,12 @@
 
 #define KASAN_GRANULE_SIZE 8
 
-#define SLAB_OOB "slab-out-of-bounds"
-#define SLAB_UAF "slab-use-after-free"
-#define PAGE_UAF "use-after-free"
-#define DOUBLE_FREE "double-free"
+#define SLAB_OOB     "slab-out-of-bounds"
+#define SLAB_UAF     "slab-use-after-free"
+#define PAGE_UAF     "use-after-free"
+#define DOUBLE_FREE  "double-free"
 #define INVALID_FREE "invalid-free"
-#define PLAIN_OOB "out-of-bounds"
+#define PLAIN_OOB    "out-of-bounds"
 
 enum kvt_access { KVT_READ, KVT_WRITE, KVT_FREE };
 
@@ -34,22 +34,28 @@ struct kvt_case {
 	const char *skip; /* non-NULL: not run here, and why */
 };
 
-#define KVT_CASE(nm) { .name = #nm, .run = nm }
-#define KVT_SKIP(nm, why) { .name = #nm, .skip = why }
+#define KVT_CASE(nm)                                                                               \
+	{                                                                                          \
+		.name = #nm, .run = nm                                                             \
+	}
+#define KVT_SKIP(nm, why)                                                                          \
+	{                                                                                          \
+		.name = #nm, .skip = why                                                           \
+	}
 
 void kvt_expect(const char *bug, enum kvt_access acc, size_t size, const void *obj,
 		size_t obj_size);
 void kvt_expect_none(void);
-#define expect_read(bug, sz, obj, osz) kvt_expect(bug, KVT_READ, sz, obj, osz)
+#define expect_read(bug, sz, obj, osz)	kvt_expect(bug, KVT_READ, sz, obj, osz)
 #define expect_write(bug, sz, obj, osz) kvt_expect(bug, KVT_WRITE, sz, obj, osz)
-#define expect_free(bug, obj, osz) kvt_expect(bug, KVT_FREE, 0, obj, osz)
+#define expect_free(bug, obj, osz)	kvt_expect(bug, KVT_FREE, 0, obj, osz)
 
-#define KVT_ASSERT(cond)                                                 \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			pr_info("    # %s: assertion failed: %s\n", __func__, #cond); \
-			return -EINVAL;                                  \
-		}                                                        \
+#define KVT_ASSERT(cond)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			pr_info("    # %s: assertion failed: %s\n", __func__, #cond);              \
+			return -EINVAL;                                                            \
+		}                                                                                  \
 	} while (0)
 
 /* Single loads and stores the compiler must keep, of exactly this width. */
@@ -67,6 +73,10 @@ extern const struct kvt_case kvt_slab_cases[];
 extern const unsigned int kvt_slab_count;
 extern const struct kvt_case kvt_misc_cases[];
 extern const unsigned int kvt_misc_count;
+extern const struct kvt_case kvt_mempool_cases[];
+extern const unsigned int kvt_mempool_count;
+extern const struct kvt_case kvt_ops_cases[];
+extern const unsigned int kvt_ops_count;
 
 /* Runs the cases named in sel ("all", "none", "a,b"); returns failures. */
 int kasan_vmm_run_tests(const char *sel);

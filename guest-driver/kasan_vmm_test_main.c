@@ -30,10 +30,9 @@
 KV_STRING_PARAM(kasan_test, "all", "none",
 		"cases to run: all, none, or a comma-separated list of names");
 
-static const char *const kvt_access_names[] = { "Read", "Write", "Free" };
+static const char *const kvt_access_names[] = {"Read", "Write", "Free"};
 
-void kvt_expect(const char *bug, enum kvt_access acc, size_t size, const void *obj,
-		size_t obj_size)
+void kvt_expect(const char *bug, enum kvt_access acc, size_t size, const void *obj, size_t obj_size)
 {
 	pr_info("    # kasan-vmm expects: %s %s %zu\n", bug, kvt_access_names[acc], size);
 	pr_info("    # kasan-vmm object: 0x%lx size %zu\n", (unsigned long)obj, obj_size);
@@ -67,8 +66,10 @@ static const struct {
 	const struct kvt_case *cases;
 	const unsigned int *count;
 } kvt_groups[] = {
-	{ kvt_slab_cases, &kvt_slab_count },
-	{ kvt_misc_cases, &kvt_misc_count },
+    {kvt_slab_cases, &kvt_slab_count},
+    {kvt_misc_cases, &kvt_misc_count},
+    {kvt_mempool_cases, &kvt_mempool_count},
+    {kvt_ops_cases, &kvt_ops_count},
 };
 
 int kasan_vmm_run_tests(const char *sel)

@@ -853,6 +853,10 @@ static void test_krealloc(void **state)
 	assert_int_equal(g->last.addr, OBJ);
 	assert_int_equal(g->last.access_size, 1);
 	assert_true(g->last.obj_freed);
+	e.addr = OBJ; /* "in place" on the freed object: reported, still freed */
+	assert_int_equal(ev_ex(s, &e), 1);
+	assert_true(access_at(s, OBJ, 1, false));
+	assert_true(g->last.obj_freed);
 	sanitizer_destroy(s);
 }
 
