@@ -12,11 +12,13 @@
 
 struct range {
 	uint64_t start, end;
+	bool first_byte; /* a "word" line: only the first byte of a read is judged */
 };
 
 struct exempt {
 	struct range r[EXEMPT_MAX];
 	unsigned int n;
+	bool first_byte; /* the kind of the line being added */
 };
 
 static void add_range(void *ctx, uint64_t addr, uint64_t size)
@@ -24,7 +26,7 @@ static void add_range(void *ctx, uint64_t addr, uint64_t size)
 	struct exempt *e = ctx;
 
 	if (e->n < EXEMPT_MAX && size)
-		e->r[e->n++] = (struct range){addr, addr + size};
+		e->r[e->n++] = (struct range){addr, addr + size, e->first_byte};
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -34,7 +36,7 @@ static int range_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* One list line: blank, "# comment", "name" or "prefix*". */
+/* One list line: blank, "# comment", "[word ]name" or "[word ]prefix*". */
 static void exempt_line(struct exempt *e, char *line, const struct symbols *syms, const char *path,
 			unsigned int lineno)
 {
@@ -42,6 +44,11 @@ static void exempt_line(struct exempt *e, char *line, const struct symbols *syms
 	size_t len = strcspn(p, " \t\r\n#");
 	bool prefix;
 
+	e->first_byte = len == 4 && !strncmp(p, "word", 4) && (p[4] == ' ' || p[4] == '\t');
+	if (e->first_byte) {
+		p += 5 + strspn(p + 5, " \t");
+		len = strcspn(p, " \t\r\n#");
+	}
 	if (!len)
 		return;
 	p[len] = '\0';
@@ -83,12 +90,12 @@ void exempt_free(struct exempt *e)
 	free(e);
 }
 
-bool exempt_contains(const struct exempt *e, uint64_t rip)
+static const struct range *range_of(const struct exempt *e, uint64_t rip)
 {
 	unsigned int lo = 0, hi;
 
 	if (!e || !e->n)
-		return false;
+		return NULL;
 	hi = e->n;
 	while (hi - lo > 1) {
 		unsigned int mid = (lo + hi) / 2;
@@ -98,7 +105,21 @@ bool exempt_contains(const struct exempt *e, uint64_t rip)
 		else
 			hi = mid;
 	}
-	return rip >= e->r[lo].start && rip < e->r[lo].end;
+	return rip >= e->r[lo].start && rip < e->r[lo].end ? &e->r[lo] : NULL;
+}
+
+bool exempt_contains(const struct exempt *e, uint64_t rip)
+{
+	const struct range *r = range_of(e, rip);
+
+	return r && !r->first_byte;
+}
+
+bool exempt_first_byte(const struct exempt *e, uint64_t rip)
+{
+	const struct range *r = range_of(e, rip);
+
+	return r && r->first_byte;
 }
 
 unsigned int exempt_count(const struct exempt *e)

@@ -19,6 +19,11 @@ int exempt_load(struct exempt **out, const char *path, const struct symbols *sym
 void exempt_free(struct exempt *e);
 /* Is rip inside an exempted function? */
 bool exempt_contains(const struct exempt *e, uint64_t rip);
+/*
+ * Is rip inside a "word" function: a word-at-a-time string reader that may
+ * read past the string's end (Linux checks one byte of such a read)?
+ */
+bool exempt_first_byte(const struct exempt *e, uint64_t rip);
 unsigned int exempt_count(const struct exempt *e);
 
 #endif /* VMM_EXEMPT_H */

@@ -136,14 +136,18 @@ enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
 	struct sanitizer_access sa = {.cpu = a->vcpu, .ip = a->rip};
 	bool string = a->str.op != EPT_STR_NONE && a->str.count && a->str.elem;
 	struct mmu_state st;
+	uint64_t len = a->len;
 	bool bad;
 
 	/* The allocator's own accesses to free objects are not bugs. */
 	if (exempt_contains(san->exempt, a->rip))
 		return EPT_ALLOW;
+	/* A word-at-a-time string read may run past the string: its first byte counts. */
+	if (!string && !a->is_write && exempt_first_byte(san->exempt, a->rip))
+		len = 1;
 	/* Drain before judging: the shadow must include every event the guest made. */
 	kv_consumer_flush(san->consumer);
-	if (!string && !san_range_poisoned(san, a->gpa, a->len))
+	if (!string && !san_range_poisoned(san, a->gpa, len))
 		return EPT_ALLOW; /* the common case: a valid access on an armed page */
 	san_mmu_from_sregs(a->sregs, &st);
 	sa.frames = frames;
@@ -157,8 +161,8 @@ enum ept_verdict san_judge(void *ctx, const struct ept_access *a)
 		bad = san_check_string(san, &st, &a->str, &sa);
 	else
 		bad = sanitizer_check_access(san->shadow, a->gpa,
-					     san_access_va(san, &st, a->gpa, a->len), a->len,
-					     a->is_write, &sa);
+					     san_access_va(san, &st, a->gpa, len), len, a->is_write,
+					     &sa);
 	if (!bad)
 		return EPT_ALLOW;
 	return atomic_load(&vm->stopping) ? EPT_STOP : EPT_REPORT_AND_COMPLETE;

@@ -87,17 +87,19 @@ static void test_exempt(void **state)
 	(void)state;
 	f = fdopen(mkstemp(map), "w");
 	fputs("1000 T slab_alloc\n1100 T slab_free\n1200 T buddy_a\n1300 T buddy_b\n"
-	      "1400 T kmalloc_oob_right\n1500 T end\n",
+	      "1400 T kmalloc_oob_right\n1500 T strscpy\n1600 T end\n",
 	      f);
 	fclose(f);
 	f = fdopen(mkstemp(list), "w");
-	fputs("# comment\n\nslab_free\n  buddy_*   # trailing comment\nmissing_func\n", f);
+	fputs("# comment\n\nslab_free\n  buddy_*   # trailing comment\nmissing_func\n"
+	      "word\tstrscpy\nwordy\n",
+	      f);
 	fclose(f);
 	assert_int_equal(symbols_load_system_map(&s, map), 0);
 	assert_int_equal(exempt_load(&e, list, s), 0);
 	unlink(map);
 	unlink(list);
-	assert_int_equal(exempt_count(e), 3);
+	assert_int_equal(exempt_count(e), 4);
 	assert_false(exempt_contains(e, 0x1000)); /* slab_alloc is not listed */
 	assert_true(exempt_contains(e, 0x1100));
 	assert_true(exempt_contains(e, 0x11ff));
@@ -105,6 +107,12 @@ static void test_exempt(void **state)
 	assert_true(exempt_contains(e, 0x13ff));
 	assert_false(exempt_contains(e, 0x1400)); /* the scenario itself is judged */
 	assert_false(exempt_contains(e, 0x10));
+	/* "word" functions: judged, on the first byte of their reads */
+	assert_false(exempt_contains(e, 0x1500));
+	assert_true(exempt_first_byte(e, 0x1500));
+	assert_true(exempt_first_byte(e, 0x15ff));
+	assert_false(exempt_first_byte(e, 0x1100));
+	assert_false(exempt_first_byte(e, 0x1600));
 	exempt_free(e);
 	assert_true(exempt_load(&e, "/nonexistent", s) < 0);
 	symbols_free(s);
