@@ -319,6 +319,8 @@ static int ksize_uaf(void)
 	KVT_ASSERT(ptr);
 	kfree(ptr);
 	OPTIMIZER_HIDE_VAR(ptr);
+	/* ksize() of a freed object: the driver's KSIZE event, judged by the host */
+	expect_read(SLAB_UAF, 1, ptr, size);
 	ksize(ptr);
 	expect_read(SLAB_UAF, 1, ptr, size);
 	kvt_read8(ptr);
