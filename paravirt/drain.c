@@ -39,6 +39,7 @@ static void snapshot_head(struct kv_consumer *c, struct kv_ring *r)
 	r->limit = r->tail;
 	if (head % KV_REC_ALIGN) {
 		kv_reject(c, KV_REJ_HEAD_ALIGN, r->cpu, head);
+		r->rejected++; /* the guest sees every reject it caused in its header */
 		return;
 	}
 	if (head < r->seen_head) {

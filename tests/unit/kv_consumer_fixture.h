@@ -67,13 +67,16 @@ static inline uint64_t clock_ns(void *ctx)
 	return ((struct fix *)ctx)->now;
 }
 
-/* batched: the consumer hands events over through apply_batch instead of apply. */
-static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv_arch arch,
-				       bool batched)
+/*
+ * The consumer of fixture f. mem: guest RAM as the consumer sees it (the fake
+ * guest's flat buffer unless a test models another layout). batched: the
+ * consumer hands events over through apply_batch instead of apply.
+ */
+static inline void fix_consumer_new(struct fix *f, struct kv_guest_mem mem, uint32_t mode,
+				    uint32_t max_cpus, enum kv_arch arch, bool batched)
 {
-	struct fix *f = calloc(1, sizeof(*f));
 	struct kv_consumer_config cfg = {
-	    .mem = {.ptr = fg_ptr, .ctx = &f->g, .ram_size = RAM_SIZE},
+	    .mem = mem,
 	    .apply = batched ? NULL : record,
 	    .apply_batch = batched ? record_batch : NULL,
 	    .apply_ctx = f,
@@ -87,11 +90,21 @@ static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv
 	    .arch = arch,
 	};
 
-	f->g.ram = calloc(1, RAM_SIZE);
-	f->g.ram_size = RAM_SIZE;
 	f->now = 1;
 	f->c = kv_consumer_new(&cfg);
 	assert_non_null(f->c);
+}
+
+static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv_arch arch,
+				       bool batched)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	f->g.ram = calloc(1, RAM_SIZE);
+	f->g.ram_size = RAM_SIZE;
+	fix_consumer_new(f,
+			 (struct kv_guest_mem){.ptr = fg_ptr, .ctx = &f->g, .ram_size = RAM_SIZE},
+			 mode, max_cpus, arch, batched);
 	return f;
 }
 
@@ -156,7 +169,8 @@ static inline struct kv_rec slab(uint32_t cpu, uint64_t seq)
 {
 	struct kv_rec r = fg_rec(KV_EV_SLAB_ALLOC, cpu, seq);
 
-	r.addr = FG_DIRECT_MAP + 0x100000 + seq * 64;
+	/* distinct for 32768 seqs, and always the direct map of RAM (even for huge seqs) */
+	r.addr = FG_DIRECT_MAP + 0x100000 + (seq % 0x8000) * 64;
 	r.size_req = 24;
 	r.size_alloc = 32;
 	r.cache_id = 3;
