@@ -42,6 +42,8 @@ fi
 ev=$(sed -n 's/^bench_events: consumer \([0-9.]*\) M.*sanitizer \([0-9.]*\) M.*/consumer \1 M\/s, sanitizer \2 M\/s/p' "$tmp/events")
 bt=$(sed -n 's/^bench_boot: kasan-vmm\/QEMU boot-to-online \([0-9.]*\), to exit \([0-9.]*\).*/vmm\/qemu online \1 exit \2/p' "$tmp/boot")
 db=$(sed -n 's/^bench_doorbell: sync \([0-9.]*\)\/event async \([0-9.]*\)\/event asymm \([0-9.]*\)\/event.*/doorbells\/event sync \1 async \2 asymm \3/p' "$tmp/doorbell")
+# guest cost per kmalloc+kfree event relative to sync (timed in the guest)
+db="$db$(sed -n 's/^bench_doorbell: .*kmalloc+kfree ns\/event .*async\/sync \([0-9.]*\) asymm\/sync \([0-9.]*\).*/, guest cost async\/sync \1 asymm\/sync \2/p' "$tmp/doorbell")"
 fl=$(sed -n 's/^bench_flood: peak RSS calm \([0-9]*\) MiB.*flood \([0-9]*\) MiB.*caps \([0-9]*\) MiB.*/flood RSS \2 MiB (calm \1, caps \3)/p' "$tmp/flood")
 lk=
 if [ -f "$tmp/linux_kasan" ]; then
