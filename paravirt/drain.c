@@ -125,6 +125,8 @@ static bool fetch_one(struct kv_consumer *c, struct kv_ring *r)
 	}
 	r->last_seq = r->peek.seq;
 	r->have_peek = true;
+	if (c->cfg.record)
+		c->cfg.record(c->cfg.record_ctx, c->recbuf, len);
 	return true;
 }
 

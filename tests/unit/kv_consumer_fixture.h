@@ -32,6 +32,8 @@ struct fix {
 	uint32_t batches; /* apply_batch calls (fix_ready_batched) */
 	int log_lines;
 	char last_log[256];
+	uint32_t raw_records; /* the consumer's record callback */
+	struct kv_rec last_raw;
 };
 
 static inline void record(void *ctx, const struct shadow_event *ev)
@@ -52,6 +54,15 @@ static inline void record_batch(void *ctx, const struct shadow_event *evs, uint3
 	f->batches++;
 	for (uint32_t i = 0; i < n; i++)
 		record(ctx, &evs[i]);
+}
+
+static inline void record_raw(void *ctx, const uint8_t *rec, uint32_t len)
+{
+	struct fix *f = ctx;
+
+	assert_true(len >= sizeof(f->last_raw));
+	f->raw_records++;
+	memcpy(&f->last_raw, rec, sizeof(f->last_raw));
 }
 
 static inline void log_line(void *ctx, const char *line)
@@ -80,6 +91,8 @@ static inline void fix_consumer_new(struct fix *f, struct kv_guest_mem mem, uint
 	    .apply = batched ? NULL : record,
 	    .apply_batch = batched ? record_batch : NULL,
 	    .apply_ctx = f,
+	    .record = record_raw,
+	    .record_ctx = f,
 	    .log = log_line,
 	    .log_ctx = f,
 	    .now_ns = clock_ns,
