@@ -40,6 +40,8 @@ typedef void (*kv_apply_fn)(void *ctx, const struct shadow_event *ev);
 /* Several events at once, in order (see apply_batch). */
 typedef void (*kv_apply_batch_fn)(void *ctx, const struct shadow_event *evs, uint32_t n);
 typedef void (*kv_log_fn)(void *ctx, const char *line);
+/* A record that passed validation, as the guest wrote it (len bytes). */
+typedef void (*kv_record_fn)(void *ctx, const uint8_t *rec, uint32_t len);
 typedef uint64_t (*kv_clock_fn)(void *ctx);
 
 #define KV_CPUS_MAX    256u
@@ -70,6 +72,12 @@ struct kv_consumer_config {
 	 */
 	kv_apply_batch_fn apply_batch;
 	void *apply_ctx;
+	/*
+	 * Optional: every record that passed validation, raw, in the order the
+	 * rings were read (kasan-vmm's KASAN_VMM_RECORD_EVENTS, for replays).
+	 */
+	kv_record_fn record;
+	void *record_ctx;
 	kv_log_fn log; /* NULL: stderr */
 	void *log_ctx;
 	kv_clock_fn now_ns; /* NULL: CLOCK_MONOTONIC */

@@ -30,21 +30,22 @@ enum {
 	N_MODSIZE = 1 << 6, /* size_req = module size */
 	N_CACHEID = 1 << 7, /* cache_id */
 	N_VMALLOC = 1 << 8, /* addr inside the registered vmalloc area */
+	N_DIRECT = 1 << 9,  /* addr (and old_addr) in the direct map of guest RAM */
 };
 
 static const uint16_t kind_needs[KV_EV_KIND_MAX + 1] = {
     [KV_EV_CACHE_CREATE] = N_NAME | N_CACHE | N_CACHEID,
     [KV_EV_CACHE_DESTROY] = N_CACHEID,
-    [KV_EV_SLAB_ALLOC] = N_ADDR | N_SIZES | N_CACHEID,
-    [KV_EV_SLAB_FREE] = N_ADDR | N_CACHEID,
-    [KV_EV_KMALLOC_LARGE] = N_ADDR | N_SIZES,
-    [KV_EV_KFREE_LARGE] = N_ADDR,
+    [KV_EV_SLAB_ALLOC] = N_ADDR | N_SIZES | N_CACHEID | N_DIRECT,
+    [KV_EV_SLAB_FREE] = N_ADDR | N_CACHEID | N_DIRECT,
+    [KV_EV_KMALLOC_LARGE] = N_ADDR | N_SIZES | N_DIRECT,
+    [KV_EV_KFREE_LARGE] = N_ADDR | N_DIRECT,
     [KV_EV_PAGE_ALLOC] = N_PAGE,
     [KV_EV_PAGE_FREE] = N_PAGE,
     [KV_EV_VMALLOC] = N_ADDR | N_SIZES | N_VMALLOC,
     [KV_EV_VFREE] = N_ADDR | N_VMALLOC,
-    [KV_EV_KREALLOC] = N_ADDR | N_SIZES | N_OLD,
-    [KV_EV_KSIZE] = N_ADDR,
+    [KV_EV_KREALLOC] = N_ADDR | N_SIZES | N_OLD | N_DIRECT,
+    [KV_EV_KSIZE] = N_ADDR | N_DIRECT,
     [KV_EV_AUX_STACK] = N_ADDR,
     [KV_EV_MODULE_LOAD] = N_ADDR | N_NAME | N_MODSIZE,
     [KV_EV_MODULE_UNLOAD] = N_ADDR | N_NAME,
@@ -54,6 +55,18 @@ static const uint16_t kind_needs[KV_EV_KIND_MAX + 1] = {
 static bool object_addr_ok(const struct kv_consumer *c, uint64_t va, uint64_t len)
 {
 	return va >= KV_PAGE_SIZE && kv_canonical_range(c, va, len);
+}
+
+/*
+ * Slab and kmalloc memory comes from the guest's pages, so it lies in the
+ * direct map: [va, va + len) minus direct_map_base must be guest RAM (which
+ * also refuses a range across the VMM's hole below 4 GiB). The subtraction
+ * wraps on purpose: on arm64 the base is an offset (ABI 1.2). Records are
+ * only read once REGISTER has set the layout.
+ */
+static bool in_direct_map(const struct kv_consumer *c, uint64_t va, uint64_t len)
+{
+	return c->cfg.mem.ptr(c->cfg.mem.ctx, va - c->layout.direct_map_base, len) != NULL;
 }
 
 static bool printable(const char *s, uint32_t n)
@@ -163,6 +176,10 @@ static enum kv_reject check_payload(const struct kv_consumer *c, const struct kv
 	if (why != KV_REJ_COUNT)
 		return why;
 	if ((needs & N_VMALLOC) && !in_vmalloc(c, r->addr, out->size_alloc ? out->size_alloc : 1))
+		return KV_REJ_ADDR;
+	if ((needs & N_DIRECT) &&
+	    (!in_direct_map(c, r->addr, out->size_alloc ? out->size_alloc : 1) ||
+	     ((needs & N_OLD) && !in_direct_map(c, r->old_addr, 1))))
 		return KV_REJ_ADDR;
 	if (needs & (N_ADDR | N_PAGE))
 		out->addr = r->addr;

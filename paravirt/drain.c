@@ -39,6 +39,7 @@ static void snapshot_head(struct kv_consumer *c, struct kv_ring *r)
 	r->limit = r->tail;
 	if (head % KV_REC_ALIGN) {
 		kv_reject(c, KV_REJ_HEAD_ALIGN, r->cpu, head);
+		r->rejected++; /* the guest sees every reject it caused in its header */
 		return;
 	}
 	if (head < r->seen_head) {
@@ -124,6 +125,8 @@ static bool fetch_one(struct kv_consumer *c, struct kv_ring *r)
 	}
 	r->last_seq = r->peek.seq;
 	r->have_peek = true;
+	if (c->cfg.record)
+		c->cfg.record(c->cfg.record_ctx, c->recbuf, len);
 	return true;
 }
 

@@ -35,6 +35,37 @@ static void *san_mem_ptr(void *ctx, uint64_t gpa, uint64_t len)
 	return guest_ram_ptr(&san->vm->ram, gpa, len);
 }
 
+/* Runs under the consumer's lock; a failed write ends the recording, not the run. */
+static void san_record(void *ctx, const uint8_t *rec, uint32_t len)
+{
+	struct san *san = ctx;
+
+	if (san->record && fwrite(rec, 1, len, san->record) != len) {
+		pr_warn("sanitizer: KASAN_VMM_RECORD_EVENTS: write failed, recording stopped");
+		fclose(san->record);
+		san->record = NULL;
+	}
+}
+
+/* KASAN_VMM_RECORD_EVENTS=FILE: keep the records the consumer accepts (bench replays). */
+static int san_open_recording(struct san *san, struct kv_consumer_config *cc)
+{
+	const char *path = getenv("KASAN_VMM_RECORD_EVENTS");
+
+	if (!path || !*path)
+		return 0;
+	san->record = fopen(path, "wb");
+	if (!san->record) {
+		int err = errno;
+
+		pr_err("sanitizer: KASAN_VMM_RECORD_EVENTS %s: %s", path, strerror(err));
+		return -err;
+	}
+	cc->record = san_record;
+	cc->record_ctx = san;
+	return 0;
+}
+
 static bool san_virt_to_phys(void *ctx, uint64_t gva, uint64_t *gpa)
 {
 	struct san *san = ctx;
@@ -257,6 +288,11 @@ int san_create(struct vm *vm, struct san **out)
 	cc.max_cpus = cfg->cpus;
 	cc.features =
 	    KV_FEAT_EVENTS | KV_FEAT_STACKS | (cfg->san_mode == SAN_TAGS ? KV_FEAT_TAGS : 0);
+	ret = san_open_recording(san, &cc);
+	if (ret) {
+		san_destroy(san);
+		return ret;
+	}
 	san->consumer = kv_consumer_new(&cc);
 	if (!san->consumer) {
 		pr_err("sanitizer: event consumer set-up failed");
@@ -272,6 +308,8 @@ void san_destroy(struct san *san)
 	if (!san)
 		return;
 	kv_consumer_free(san->consumer);
+	if (san->record)
+		fclose(san->record);
 	sanitizer_destroy(san->shadow);
 	exempt_free(san->exempt);
 	symbols_free(san->syms);
@@ -408,6 +446,8 @@ void san_finish(struct san *san)
 	if (san) {
 		kv_consumer_flush(san->consumer);
 		san_tag_drain(san, NULL);
+		if (san->record) /* complete on disk even if the exit path ends abruptly */
+			fflush(san->record);
 	}
 }
 

@@ -25,6 +25,7 @@ struct san {
 	struct symbols *syms;
 	struct exempt *exempt;
 	struct hostlog *log;
+	FILE *record; /* KASAN_VMM_RECORD_EVENTS: accepted raw records, or NULL */
 	bool async;
 	/* guest layout from REGISTER, cached outside the consumer's lock */
 	bool have_layout;

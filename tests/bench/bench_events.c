@@ -10,7 +10,11 @@
  *    over in batches; only the apply calls are timed; and consumer +
  *    sanitizer end to end (the consumer's apply_batch, as in the VMM);
  *  - peak RSS of a child process feeding many distinct stacks with the depot
- *    capped vs uncapped.
+ *    capped vs uncapped;
+ *  - with BENCH_EVENTS_RECORDING=FILE (records a real guest run made with
+ *    kasan-vmm's KASAN_VMM_RECORD_EVENTS=FILE): that stream replayed many
+ *    times, a fresh consumer and sanitizer per pass, consumer alone and end
+ *    to end.
  *
  * The stream: cache creates, a working set of live slab objects filled
  * first, then free/alloc pairs over random live objects, 10-frame stacks
@@ -551,6 +555,137 @@ static bool rss_run(const char *self, uint64_t depot_bytes, long *base, long *pe
 	return pclose(p) == 0 && ok;
 }
 
+/* ---- a recorded stream ------------------------------------------------------ */
+
+struct recording {
+	uint8_t *bytes;
+	uint32_t *off; /* record offsets in global (seq) order */
+	uint32_t n;
+};
+
+static const uint8_t *sort_bytes;
+
+static uint64_t rec_seq(const uint8_t *bytes, uint32_t off)
+{
+	uint64_t seq;
+
+	memcpy(&seq, bytes + off + offsetof(struct kv_rec, seq), sizeof(seq));
+	return seq;
+}
+
+static int cmp_rec_seq(const void *a, const void *b)
+{
+	uint64_t x = rec_seq(sort_bytes, *(const uint32_t *)a);
+	uint64_t y = rec_seq(sort_bytes, *(const uint32_t *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/* The file is the raw records kasan-vmm accepted, ring by ring: index and sort them by seq. */
+static bool load_recording(const char *path, struct recording *rc)
+{
+	FILE *f = fopen(path, "rb");
+	long size = -1;
+	size_t pos = 0;
+
+	if (f && !fseek(f, 0, SEEK_END))
+		size = ftell(f);
+	if (size <= 0 || size > (1l << 30) || fseek(f, 0, SEEK_SET)) {
+		printf("  ERROR: recording %s: missing, empty or too large\n", path);
+		goto fail;
+	}
+	rc->bytes = malloc((size_t)size);
+	rc->off = malloc(((size_t)size / KV_REC_HDR_SIZE + 1) * sizeof(*rc->off));
+	if (!rc->bytes || !rc->off || fread(rc->bytes, 1, (size_t)size, f) != (size_t)size)
+		goto fail;
+	for (rc->n = 0; pos < (size_t)size; rc->n++) {
+		uint16_t len;
+
+		memcpy(&len, rc->bytes + pos + 2, sizeof(len));
+		if (len < KV_REC_HDR_SIZE || len > KV_REC_MAX_SIZE || len % KV_REC_ALIGN ||
+		    pos + len > (size_t)size) {
+			printf("  ERROR: recording %s: bad record at byte %zu\n", path, pos);
+			goto fail;
+		}
+		rc->off[rc->n] = (uint32_t)pos;
+		pos += len;
+	}
+	fclose(f);
+	sort_bytes = rc->bytes;
+	qsort(rc->off, rc->n, sizeof(*rc->off), cmp_rec_seq);
+	return rc->n > 0;
+fail:
+	if (f)
+		fclose(f);
+	return false;
+}
+
+/* One pass: the records into one ring, renumbered 1.. (refused seqs left gaps), drains timed. */
+static uint64_t replay_pass(struct bench *b, const struct recording *rc)
+{
+	struct fg_ring *r = &b->g.rings[0];
+	uint64_t drain_ns = 0, t0;
+
+	for (uint32_t i = 0; i < rc->n; i++) {
+		const uint8_t *raw = rc->bytes + rc->off[i];
+		struct kv_rec rec;
+
+		memcpy(&rec, raw, sizeof(rec));
+		rec.cpu = 0;
+		rec.seq = i + 1;
+		while (!fg_emit(r, rec, (const uint64_t *)(raw + KV_REC_HDR_SIZE),
+				(const char *)raw + KV_REC_HDR_SIZE + rec.nr_frames * 8u)) {
+			t0 = now_ns();
+			kv_consumer_doorbell(b->c, 0, KV_DB_DRAIN);
+			drain_ns += now_ns() - t0;
+		}
+	}
+	t0 = now_ns();
+	kv_consumer_doorbell(b->c, 0, KV_DB_DRAIN);
+	return drain_ns + now_ns() - t0;
+}
+
+/* Replays the recording; prints its rates and returns false on an error. */
+static bool replay_recording(struct bench *b, const char *path, double *cons_rate, double *e2e_rate)
+{
+	struct recording rc = {0};
+	uint64_t cons_ns = 0, e2e_ns = 0, events;
+	uint32_t passes;
+	bool ok = load_recording(path, &rc);
+
+	passes = ok ? (uint32_t)(STREAM_EVENTS / rc.n) : 0;
+	passes = passes < 5 ? 5 : passes > 1000 ? 1000 : passes;
+	for (uint32_t p = 0; ok && p < passes; p++) {
+		ok = !bench_setup(b, apply_noop, NULL);
+		cons_ns += ok ? replay_pass(b, &rc) : 0;
+		ok = ok && check_consumer(b, rc.n, "recorded, no-op");
+		kv_consumer_free(b->c);
+		ok = ok && !bench_setup(b, NULL, apply_sanitizer) &&
+		     !make_sanitizer(&b->san, &b->g, 0);
+		e2e_ns += ok ? replay_pass(b, &rc) : 0;
+		ok = ok && check_consumer(b, rc.n, "recorded, end to end");
+		sanitizer_destroy(b->san);
+		kv_consumer_free(b->c);
+	}
+	if (ok) {
+		events = (uint64_t)rc.n * passes;
+		*cons_rate = rate(events, cons_ns);
+		*e2e_rate = rate(events, e2e_ns);
+		printf(
+		    "recorded stream: %u events of a real test-guest run (%s), %u passes, a fresh "
+		    "consumer and sanitizer each\n",
+		    rc.n, path, passes);
+		printf("%-44s %14.0f %12.1f %8s %s\n", "recorded: consumer (no-op apply)",
+		       *cons_rate, (double)cons_ns / events, ">=2M/s",
+		       *cons_rate >= 2e6 ? "ok" : "MISSED");
+		printf("%-44s %14.0f %12.1f\n", "recorded: consumer + sanitizer, end to end",
+		       *e2e_rate, (double)e2e_ns / events);
+	}
+	free(rc.bytes);
+	free(rc.off);
+	return ok;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -564,6 +699,8 @@ int main(int argc, char **argv)
 	long base_c, peak_c, base_u, peak_u;
 	unsigned long long dc[5], du[5];
 	const uint64_t cap_small = 1ull << 20, cap_big = 4ull << 30;
+	const char *recording = getenv("BENCH_EVENTS_RECORDING");
+	double rec_cons = 0, rec_e2e = 0;
 	int rc = 0;
 
 	if (argc == 3 && !strcmp(argv[1], "--rss-child"))
@@ -638,6 +775,8 @@ int main(int argc, char **argv)
 		printf("load average (1 min) after the passes: %.2f on %ld cores\n", load[0],
 		       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("ratio apply cost / consumer cost: %.2f\n", tc ? (double)ts / (double)tc : 0.0);
+	if (recording && !replay_recording(&b, recording, &rec_cons, &rec_e2e))
+		rc = 1;
 	printf(
 	    "sanitizer after one pass: %llu objects tracked, %llu untracked, %llu stale dropped, "
 	    "%llu unknown frees, %llu reports;\n  depot %llu records, %llu saves, %llu dedup "
@@ -673,9 +812,13 @@ int main(int argc, char **argv)
 	printf("  peak RSS growth capped / uncapped: %ld / %ld KiB\n", peak_c - base_c,
 	       peak_u - base_u);
 	printf("bench_events: consumer %.2f M events/s, sanitizer %.2f M events/s, apply/consumer "
-	       "%.2f, RSS capped %ld KiB vs uncapped %ld KiB\n",
+	       "%.2f, RSS capped %ld KiB vs uncapped %ld KiB",
 	       rate(STREAM_EVENTS, tc) / 1e6, rate(STREAM_EVENTS, ts) / 1e6,
 	       tc ? (double)ts / (double)tc : 0.0, peak_c, peak_u);
+	if (recording)
+		printf("; recorded stream consumer %.2f M events/s, end to end %.2f M events/s",
+		       rec_cons / 1e6, rec_e2e / 1e6);
+	printf("\n");
 	free(b.chunk);
 	free(b.g.ram);
 	return rc;

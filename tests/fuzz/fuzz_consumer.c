@@ -4,6 +4,8 @@
  * headers and ring data (tests/fuzz/fuzz_input.h), then a script of
  * doorbells runs against the consumer. Besides the sanitizers, the apply
  * callback checks the promises shadow/event.h makes for every event.
+ * Input bits choose the architecture's address rules and whether events
+ * arrive one by one (apply) or in batches (apply_batch, as vmm/sanitize.c).
  *
  * KV_FUZZ_STATS=1 prints per-input counts (the corpus test uses it).
  */
@@ -17,6 +19,7 @@ struct run {
 	struct fg g;
 	uint64_t now;
 	uint64_t applied;
+	enum kv_arch arch;
 };
 
 static void check(int ok)
@@ -25,9 +28,12 @@ static void check(int ok)
 		__builtin_trap();
 }
 
-static int canonical(uint64_t va)
+/* x86-64: bits 63:47 equal; arm64 (untagged): bits 63:48 equal. */
+static int canonical(const struct run *r, uint64_t va)
 {
-	return (va >> 47) == 0 || (va >> 47) == 0x1ffff;
+	unsigned int shift = r->arch == KV_ARCH_ARM64 ? 48 : 47;
+
+	return (va >> shift) == 0 || (va >> shift) == (~0ull >> shift);
 }
 
 /* shadow/ may assume all of this (see shadow/event.h). */
@@ -39,13 +45,21 @@ static void apply(void *ctx, const struct shadow_event *ev)
 	check(ev->nr_frames <= SHADOW_MAX_FRAMES);
 	check(memchr(ev->name, 0, SHADOW_NAME_LEN) != NULL);
 	check(ev->comm[SHADOW_COMM_LEN - 1] == 0);
-	check(canonical(ev->addr) && canonical(ev->old_addr));
+	check(canonical(r, ev->addr) && canonical(r, ev->old_addr));
+	check(r->arch == KV_ARCH_ARM64 || !ev->ptr_tagged);
 	check(ev->addr + ev->size_alloc >= ev->addr);
 	check(ev->size_req <= ev->size_alloc && ev->size_alloc <= FZ_RAM_SIZE);
 	check(ev->order <= KV_ORDER_MAX);
 	for (uint32_t i = 0; i < ev->nr_frames; i++)
-		check(canonical(ev->frames[i]));
+		check(canonical(r, ev->frames[i]));
 	r->applied++;
+}
+
+static void apply_batch(void *ctx, const struct shadow_event *evs, uint32_t n)
+{
+	check(n >= 1 && n <= KV_APPLY_BATCH);
+	for (uint32_t i = 0; i < n; i++)
+		apply(ctx, &evs[i]);
 }
 
 static void log_nothing(void *ctx, const char *line)
@@ -108,6 +122,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.g.ram_size = FZ_RAM_SIZE;
 	cfg.mode = (in.config & 0xff) % 3;
 	cfg.max_cpus = 1 + ((in.config >> 8) & 0xff) % 4;
+	if (in.config & FZ_CFG_BATCHED) {
+		cfg.apply = NULL;
+		cfg.apply_batch = apply_batch;
+	}
+	r.arch = cfg.arch = (in.config & FZ_CFG_ARM64) ? KV_ARCH_ARM64 : KV_ARCH_X86_64;
 
 	c = kv_consumer_new(&cfg);
 	check(c != NULL);

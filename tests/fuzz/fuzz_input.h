@@ -25,9 +25,13 @@
 #define FZ_RESET   0xfffffff2u /* kv_consumer_reset */
 #define FZ_PUBLISH 0xfffffff3u /* store publish_head[] into the ring headers */
 
+/* fz_input.config bits */
+#define FZ_CFG_BATCHED (1u << 16) /* events through apply_batch, as vmm/sanitize.c */
+#define FZ_CFG_ARM64   (1u << 17) /* arm64 address rules (tags, linear-map offset) */
+
 struct fz_input {
 	uint32_t script[FZ_STEPS]; /* doorbell values (vCPU = step & 1) or FZ_* */
-	uint32_t config;	   /* [7:0] mode % 3, [15:8] max_cpus - 1 (% 4) */
+	uint32_t config;	   /* [7:0] mode % 3, [15:8] max_cpus - 1 (% 4), FZ_CFG_* */
 	uint64_t publish_head[2];
 	uint8_t reg[192];
 	uint8_t setup[2][40];

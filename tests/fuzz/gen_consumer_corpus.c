@@ -102,11 +102,18 @@ int main(int argc, char **argv)
 
 	if (argc != 2)
 		return 2;
-	/* every kind, interleaved over two rings, sync */
-	setup(2, 12, NULL);
-	for (uint16_t k = 1; k <= KV_EV_KIND_MAX; k++, seq++)
-		emit_kind(seq % 2, seq, k);
-	save(argv[1], "sync_all_kinds", KV_MODE_SYNC | 1u << 8, two, 6, NULL);
+	/* every kind, interleaved over two rings, sync; then through apply_batch and
+	 * under arm64's address rules */
+	for (uint32_t v = 0; v < 3; v++) {
+		static const char *const names[] = {"sync_all_kinds", "sync_all_kinds_batched",
+						    "sync_all_kinds_arm64"};
+		static const uint32_t extra[] = {0, FZ_CFG_BATCHED, FZ_CFG_ARM64};
+
+		setup(2, 12, NULL);
+		for (seq = 1; seq <= KV_EV_KIND_MAX; seq++)
+			emit_kind(seq % 2, seq, (uint16_t)seq);
+		save(argv[1], names[v], KV_MODE_SYNC | 1u << 8 | extra[v], two, 6, NULL);
+	}
 
 	/* ring 0 starts 40 bytes before its end: a pad record, then a wrap */
 	setup(2, 12, near_end);

@@ -16,7 +16,7 @@
 
 #define GARBAGE_RECORDS	    100000 /* kasan_vmm.garbage=1 */
 #define GARBAGE_RECORDS_MAX 100000000u
-#define GARBAGE_CPU	1
+#define GARBAGE_CPU	    1
 
 static u64 rnd_state;
 static volatile u32 garbage_running, garbage_done;
@@ -131,6 +131,8 @@ static u32 garbage_record(u8 *data, u64 size, u64 head)
 		r->cpu = GARBAGE_CPU;
 		r->seq = kv_seq_take();
 		r->addr = rnd() % 2 ? 0xdead000000000000ull : DIRECT_MAP_BASE + (1ull << 40);
+		r->size_req = r->size_alloc = 64; /* sane: only the address is wrong */
+		r->cache_id = 1;
 		break;
 	case 2: /* 65 or a huge number of frames */
 		r->kind = KV_EV_PAGE_ALLOC;

@@ -32,6 +32,8 @@ struct fix {
 	uint32_t batches; /* apply_batch calls (fix_ready_batched) */
 	int log_lines;
 	char last_log[256];
+	uint32_t raw_records; /* the consumer's record callback */
+	struct kv_rec last_raw;
 };
 
 static inline void record(void *ctx, const struct shadow_event *ev)
@@ -54,6 +56,15 @@ static inline void record_batch(void *ctx, const struct shadow_event *evs, uint3
 		record(ctx, &evs[i]);
 }
 
+static inline void record_raw(void *ctx, const uint8_t *rec, uint32_t len)
+{
+	struct fix *f = ctx;
+
+	assert_true(len >= sizeof(f->last_raw));
+	f->raw_records++;
+	memcpy(&f->last_raw, rec, sizeof(f->last_raw));
+}
+
 static inline void log_line(void *ctx, const char *line)
 {
 	struct fix *f = ctx;
@@ -67,16 +78,21 @@ static inline uint64_t clock_ns(void *ctx)
 	return ((struct fix *)ctx)->now;
 }
 
-/* batched: the consumer hands events over through apply_batch instead of apply. */
-static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv_arch arch,
-				       bool batched)
+/*
+ * The consumer of fixture f. mem: guest RAM as the consumer sees it (the fake
+ * guest's flat buffer unless a test models another layout). batched: the
+ * consumer hands events over through apply_batch instead of apply.
+ */
+static inline void fix_consumer_new(struct fix *f, struct kv_guest_mem mem, uint32_t mode,
+				    uint32_t max_cpus, enum kv_arch arch, bool batched)
 {
-	struct fix *f = calloc(1, sizeof(*f));
 	struct kv_consumer_config cfg = {
-	    .mem = {.ptr = fg_ptr, .ctx = &f->g, .ram_size = RAM_SIZE},
+	    .mem = mem,
 	    .apply = batched ? NULL : record,
 	    .apply_batch = batched ? record_batch : NULL,
 	    .apply_ctx = f,
+	    .record = record_raw,
+	    .record_ctx = f,
 	    .log = log_line,
 	    .log_ctx = f,
 	    .now_ns = clock_ns,
@@ -87,11 +103,21 @@ static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv
 	    .arch = arch,
 	};
 
-	f->g.ram = calloc(1, RAM_SIZE);
-	f->g.ram_size = RAM_SIZE;
 	f->now = 1;
 	f->c = kv_consumer_new(&cfg);
 	assert_non_null(f->c);
+}
+
+static inline struct fix *fix_new_opts(uint32_t mode, uint32_t max_cpus, enum kv_arch arch,
+				       bool batched)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	f->g.ram = calloc(1, RAM_SIZE);
+	f->g.ram_size = RAM_SIZE;
+	fix_consumer_new(f,
+			 (struct kv_guest_mem){.ptr = fg_ptr, .ctx = &f->g, .ram_size = RAM_SIZE},
+			 mode, max_cpus, arch, batched);
 	return f;
 }
 
@@ -156,7 +182,8 @@ static inline struct kv_rec slab(uint32_t cpu, uint64_t seq)
 {
 	struct kv_rec r = fg_rec(KV_EV_SLAB_ALLOC, cpu, seq);
 
-	r.addr = FG_DIRECT_MAP + 0x100000 + seq * 64;
+	/* distinct for 32768 seqs, and always the direct map of RAM (even for huge seqs) */
+	r.addr = FG_DIRECT_MAP + 0x100000 + (seq % 0x8000) * 64;
 	r.size_req = 24;
 	r.size_alloc = 32;
 	r.cache_id = 3;

@@ -5,8 +5,11 @@
  * Reject paths are in test_consumer_rejects.c.
  */
 #include <pthread.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include "tests/unit/kv_consumer_fixture.h"
+#include "vmm/guest_ram.h"
 
 static void test_cpuid(void **state)
 {
@@ -408,6 +411,205 @@ static void test_concurrent_producers(void **state)
 	fix_free(f);
 }
 
+static uint64_t applied_after(struct fix *f, struct kv_rec r)
+{
+	size_t before = f->n;
+
+	emit(f, r);
+	drain(f);
+	return f->n - before;
+}
+
+/* Slab and kmalloc addresses must be the direct map of RAM, not just canonical. */
+static void test_direct_map_bounds(void **state)
+{
+	struct fix *f = fix_ready(KV_MODE_SYNC, 1, 16);
+	uint64_t seq = 1;
+	struct kv_rec r;
+
+	(void)state;
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + RAM_SIZE - 32; /* the last object of RAM */
+	assert_int_equal(applied_after(f, r), 1);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + RAM_SIZE - 16; /* runs 16 bytes past RAM */
+	assert_int_equal(applied_after(f, r), 0);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + (1ull << 40); /* the test guest's garbage: 1 TiB past RAM */
+	assert_int_equal(applied_after(f, r), 0);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP - 4096; /* below the direct map */
+	assert_int_equal(applied_after(f, r), 0);
+	r = fg_rec(KV_EV_SLAB_FREE, 0, seq++);
+	r.addr = FG_DIRECT_MAP + RAM_SIZE;
+	assert_int_equal(applied_after(f, r), 0);
+	r = fg_rec(KV_EV_KMALLOC_LARGE, 0, seq++);
+	r.addr = FG_DIRECT_MAP + RAM_SIZE - 8192;
+	r.size_req = r.size_alloc = 12288;
+	assert_int_equal(applied_after(f, r), 0);
+	r.seq = seq++, r.size_req = r.size_alloc = 8192;
+	assert_int_equal(applied_after(f, r), 1);
+	r = fg_rec(KV_EV_KFREE_LARGE, 0, seq++);
+	r.addr = 0xffffffff81000000ull; /* kernel text is no heap */
+	assert_int_equal(applied_after(f, r), 0);
+	r = fg_rec(KV_EV_KREALLOC, 0, seq++);
+	r.addr = FG_DIRECT_MAP + 0x200000, r.size_req = r.size_alloc = 64;
+	r.old_addr = FG_DIRECT_MAP + (2ull << 30); /* the old object was never RAM */
+	assert_int_equal(applied_after(f, r), 0);
+	r.seq = seq++, r.old_addr = FG_DIRECT_MAP + 0x100000;
+	assert_int_equal(applied_after(f, r), 1);
+	r = fg_rec(KV_EV_KSIZE, 0, seq++);
+	r.addr = FG_DIRECT_MAP + RAM_SIZE + 64;
+	assert_int_equal(applied_after(f, r), 0);
+	assert_int_equal(rejects(f, KV_REJ_ADDR), 8);
+	assert_int_equal(f->g.rings[0].hdr->rejected, 8);
+	fix_free(f);
+}
+
+/* The VMM's RAM: 3 GiB below the hole, the rest from 4 GiB (vmm/guest_ram.h). */
+static void *split_ram_ptr(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return guest_ram_ptr(ctx, gpa, len);
+}
+
+static void test_direct_map_respects_ram_hole(void **state)
+{
+	struct guest_ram ram = {.size = GUEST_RAM_LOW_MAX + (1u << 20)};
+	struct fix *f = calloc(1, sizeof(*f));
+	uint64_t high = FG_DIRECT_MAP + GUEST_RAM_HIGH_GPA, seq = 1;
+	struct kv_rec r;
+
+	(void)state;
+	/* reserved, not committed: the host only ever touches the first MiBs */
+	ram.alias = mmap(NULL, ram.size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(ram.alias != MAP_FAILED);
+	f->g.ram = ram.alias;
+	f->g.ram_size = RAM_SIZE;
+	fix_consumer_new(f, (struct kv_guest_mem){split_ram_ptr, &ram, ram.size}, KV_MODE_SYNC, 1,
+			 KV_ARCH_X86_64, false);
+	fg_register_block(&f->g, 1);
+	assert_int_equal(ring(f, FG_REG_PFN), KV_ST_OK);
+	fg_setup_block(&f->g, 0, 12, DATA_GPA);
+	assert_int_equal(ring(f, FG_SETUP_PFN(0)), KV_ST_OK);
+
+	r = slab(0, seq++);
+	r.addr = high + (1u << 20) - 32; /* the last object above the hole */
+	assert_int_equal(applied_after(f, r), 1);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + GUEST_RAM_LOW_MAX - 32; /* the last one below it */
+	assert_int_equal(applied_after(f, r), 1);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + GUEST_RAM_LOW_MAX - 16; /* runs into the hole */
+	assert_int_equal(applied_after(f, r), 0);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + 0xfee00000; /* the LAPIC page: a hole, not RAM */
+	assert_int_equal(applied_after(f, r), 0);
+	r = slab(0, seq++);
+	r.addr = FG_DIRECT_MAP + ram.size; /* RAM's size, but RAM ends at 4 GiB + 1 MiB */
+	assert_int_equal(applied_after(f, r), 0);
+	assert_int_equal(rejects(f, KV_REJ_ADDR), 3);
+	kv_consumer_free(f->c);
+	munmap(ram.alias, ram.size);
+	free(f);
+}
+
+/* A misaligned head is refused and counted where the guest can see it. */
+static void test_head_align_counted_in_ring(void **state)
+{
+	struct fix *f = fix_ready(KV_MODE_SYNC, 1, 12);
+	struct kv_ring_hdr *h = f->g.rings[0].hdr;
+
+	(void)state;
+	emit(f, slab(0, 1));
+	h->head += 4;
+	drain(f);
+	assert_int_equal(rejects(f, KV_REJ_HEAD_ALIGN), 1);
+	assert_int_equal(h->rejected, 1);
+	assert_int_equal(f->n, 0);
+	h->head -= 4; /* a sane head again: the record is read */
+	drain(f);
+	assert_int_equal(f->n, 1);
+	fix_free(f);
+}
+
+/* The record callback (KASAN_VMM_RECORD_EVENTS) sees accepted records only, raw. */
+static void test_record_callback(void **state)
+{
+	struct fix *f = fix_ready(KV_MODE_SYNC, 1, 12);
+	struct kv_rec bad = slab(0, 2);
+
+	(void)state;
+	emit(f, slab(0, 1));
+	bad.addr = FG_DIRECT_MAP + (1ull << 40);
+	emit(f, bad);
+	emit(f, slab(0, 3));
+	drain(f);
+	assert_int_equal(f->n, 2);
+	assert_int_equal(f->raw_records, 2);
+	assert_int_equal(f->last_raw.seq, 3);
+	assert_int_equal(f->last_raw.addr, slab(0, 3).addr);
+	assert_int_equal(f->last_raw.len, KV_REC_HDR_SIZE);
+	fix_free(f);
+}
+
+struct toggler {
+	uint16_t *kind; /* the current record's kind field in ring memory, or NULL */
+	int stop;
+};
+
+/* The guest rewriting the current record's kind while the host copies it. */
+static void *toggle_kind(void *arg)
+{
+	struct toggler *t = arg;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
+		uint16_t *k = __atomic_load_n(&t->kind, __ATOMIC_ACQUIRE);
+
+		if (!k)
+			continue;
+		__atomic_store_n(k, KV_EV_SLAB_FREE, __ATOMIC_RELAXED);
+		__atomic_store_n(k, KV_EV_SLAB_ALLOC, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * A kind or len that differs between the host's first look and its copy is
+ * record_torn. The race is real (a thread rewrites the ring), so it is
+ * retried until it is hit: a host without the check never counts one.
+ * Either kind is a valid record, so every record is applied or torn.
+ */
+static void test_record_torn(void **state)
+{
+	struct fix *f = fix_ready(KV_MODE_SYNC, 1, 12);
+	struct fg_ring *ring0 = &f->g.rings[0];
+	struct toggler t = {0};
+	pthread_t th;
+	uint64_t seq = 1, torn = 0;
+	time_t until = time(NULL) + 120; /* generous: both threads need a core at once */
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, toggle_kind, &t), 0);
+	while (torn == 0 && time(NULL) < until) {
+		emit(f, slab(0, seq++));
+		__atomic_store_n(&t.kind,
+				 (uint16_t *)(ring0->data + ((ring0->hdr->head - KV_REC_HDR_SIZE) &
+							     (ring0->size - 1))),
+				 __ATOMIC_RELEASE);
+		for (int spin = 0; spin < 200; spin++)
+			__atomic_load_n(&t.stop, __ATOMIC_RELAXED); /* let the toggler see it */
+		drain(f);
+		__atomic_store_n(&t.kind, NULL, __ATOMIC_RELEASE);
+		torn = rejects(f, KV_REJ_REC_TORN);
+	}
+	__atomic_store_n(&t.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(th, NULL);
+	assert_true(torn >= 1);
+	assert_int_equal(f->n + torn, seq - 1);
+	fix_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +627,11 @@ int main(void)
 	    cmocka_unit_test(test_wraparound),
 	    cmocka_unit_test(test_goodbye),
 	    cmocka_unit_test(test_concurrent_producers),
+	    cmocka_unit_test(test_direct_map_bounds),
+	    cmocka_unit_test(test_direct_map_respects_ram_hole),
+	    cmocka_unit_test(test_head_align_counted_in_ring),
+	    cmocka_unit_test(test_record_callback),
+	    cmocka_unit_test(test_record_torn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

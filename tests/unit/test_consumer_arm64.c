@@ -37,31 +37,50 @@ static void test_tagged_addresses_decode(void **state)
 	assert_int_equal(f->last.addr, KADDR + 64);
 	assert_false(f->last.ptr_tagged);
 
-	/* a low-half pointer (an identity-mapped guest) keeps its low half */
-	emit(f, alloc_at(3, TAGGED(0x200040ull, 0xf5)));
-	drain(f);
-	assert_int_equal(f->last.addr, 0x200040);
-	assert_true(f->last.ptr_tagged);
-	assert_int_equal(f->last.ptr_tag, 0xf5);
-
 	/* krealloc: both addresses untagged, the new one's tag kept */
-	r = fg_rec(KV_EV_KREALLOC, 0, 4);
+	r = fg_rec(KV_EV_KREALLOC, 0, 3);
 	r.old_addr = TAGGED(KADDR, 0x3c);
 	r.addr = TAGGED(KADDR + 128, 0x41);
 	r.size_req = r.size_alloc = 32;
 	emit(f, r);
 	drain(f);
-	assert_int_equal(f->n, 4);
+	assert_int_equal(f->n, 3);
 	assert_int_equal(f->last.old_addr, KADDR);
 	assert_int_equal(f->last.addr, KADDR + 128);
 	assert_int_equal(f->last.ptr_tag, 0x41);
 
 	/* the untagged address must still be canonical (arm64: bits 63:48 equal) and not in page 0
 	 */
-	emit(f, alloc_at(5, TAGGED(0x0001900000000000ull, 0x3c)));
-	emit(f, alloc_at(6, TAGGED(0x10ull, 0x3c)));
+	emit(f, alloc_at(4, TAGGED(0x0001900000000000ull, 0x3c)));
+	emit(f, alloc_at(5, TAGGED(0x10ull, 0x3c)));
 	drain(f);
-	assert_int_equal(f->n, 4);
+	assert_int_equal(f->n, 3);
+	assert_int_equal(rejects(f, KV_REJ_ADDR), 2);
+	fix_free(f);
+}
+
+/* A guest whose MMU identity-maps RAM registers direct_map_base 0 (ABI 1.2). */
+static void test_identity_mapped_low_half(void **state)
+{
+	struct fix *f = fix_new_arch(KV_MODE_SYNC, 4, KV_ARCH_ARM64);
+
+	(void)state;
+	fg_register_block(&f->g, 4)->direct_map_base = 0;
+	assert_int_equal(ring(f, FG_REG_PFN), KV_ST_OK);
+	fg_setup_block(&f->g, 0, 12, DATA_GPA);
+	assert_int_equal(ring(f, FG_SETUP_PFN(0)), KV_ST_OK);
+	/* a tagged low-half pointer keeps its low half */
+	emit(f, alloc_at(1, TAGGED(0x200040ull, 0xf5)));
+	drain(f);
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->last.addr, 0x200040);
+	assert_true(f->last.ptr_tagged);
+	assert_int_equal(f->last.ptr_tag, 0xf5);
+	/* ... and must be RAM: here the direct map is RAM's own addresses */
+	emit(f, alloc_at(2, TAGGED(RAM_SIZE + 0x40ull, 0xf5)));
+	emit(f, alloc_at(3, KADDR));
+	drain(f);
+	assert_int_equal(f->n, 1);
 	assert_int_equal(rejects(f, KV_REJ_ADDR), 2);
 	fix_free(f);
 }
@@ -135,6 +154,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tagged_addresses_decode),
+	    cmocka_unit_test(test_identity_mapped_low_half),
 	    cmocka_unit_test(test_x86_refuses_tags),
 	    cmocka_unit_test(test_linear_map_offset),
 	};

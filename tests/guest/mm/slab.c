@@ -10,12 +10,26 @@
  * touched only by allocator code) for caches with a constructor or
  * SLAB_TYPESAFE_BY_RCU (whose contents must survive a free).
  * An fp of 0 means "no event" (krealloc's internal moves).
+ *
+ * SMP, SLUB cpu-slab style: each CPU allocates from its own small array of
+ * free objects per cache, refilled from the slabs under the cache's lock only
+ * when empty, and frees into its own quarantine; allocated bits are set and
+ * cleared atomically, so two CPUs allocate, free and emit their events at the
+ * same time. Only this CPU touches its arrays and nothing allocates from
+ * interrupt context, so they need no lock.
  */
 #include "mm_internal.h"
 #include "printf.h"
+#include "smp.h"
 #include "string.h"
 
 #define CACHE_NAME_MAX 32
+#define CPU_CACHE_OBJS 8 /* free objects a CPU keeps per cache */
+
+struct cpu_cache {
+	void *objs[CPU_CACHE_OBJS]; /* popped from the end */
+	u32 nr;
+};
 
 struct kmem_cache {
 	char name[CACHE_NAME_MAX];
@@ -33,6 +47,7 @@ struct kmem_cache {
 	struct page *partial; /* slabs with free objects (page->next/prev) */
 	struct page *slabs;   /* every slab (page->private chains them) */
 	struct kmem_cache *next_cache;
+	struct cpu_cache cpu[MAX_CPUS];
 };
 
 static struct kmem_cache kmem_cache_boot; /* the cache of struct kmem_cache */
@@ -160,26 +175,52 @@ static struct page *new_slab(struct kmem_cache *s, u64 fp)
 	return pg;
 }
 
-void *slab_alloc(struct kmem_cache *s, gfp_t gfp, size_t req, u64 fp)
+/*
+ * Move up to half a CPU cache of free objects from the slabs into cc, so
+ * that they come out in freelist order. False if there is no memory.
+ */
+static bool cpu_cache_refill(struct kmem_cache *s, struct cpu_cache *cc, u64 fp)
 {
-	struct page *pg;
-	void *obj;
-	u32 idx;
+	void *got[CPU_CACHE_OBJS / 2];
+	u32 n = 0;
 
 	spin_lock(&s->lock);
-	pg = s->partial ? s->partial : new_slab(s, fp ? fp : THIS_FRAME());
-	if (!pg) {
-		spin_unlock(&s->lock);
-		return NULL;
+	while (n < ARRAY_SIZE(got)) {
+		struct page *pg = s->partial ? s->partial : new_slab(s, fp);
+
+		if (!pg)
+			break;
+		got[n++] = pg->freelist;
+		pg->freelist = *freeptr(s, got[n - 1]);
+		if (!pg->freelist)
+			list_del(&s->partial, pg);
 	}
-	obj = pg->freelist;
-	pg->freelist = *freeptr(s, obj);
-	pg->inuse++;
-	idx = (u32)(((u8 *)obj - (u8 *)page_address(pg) - s->pad) / s->slot);
-	pg->alloc_bits[idx / 8] |= (u8)(1u << (idx % 8));
-	if (!pg->freelist)
-		list_del(&s->partial, pg);
 	spin_unlock(&s->lock);
+	for (u32 i = 0; i < n; i++)
+		cc->objs[n - 1 - i] = got[i];
+	cc->nr = n;
+	return n > 0;
+}
+
+/* Object start obj of slab pg becomes allocated (another CPU may flip bits of the same byte). */
+static void mark_allocated(const struct kmem_cache *s, void *obj)
+{
+	struct page *pg = mm_head_page(virt_to_page(obj));
+	u32 idx = (u32)(((u8 *)obj - (u8 *)page_address(pg) - s->pad) / s->slot);
+
+	__atomic_fetch_or(&pg->alloc_bits[idx / 8], (u8)(1u << (idx % 8)), __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&pg->inuse, 1, __ATOMIC_RELAXED);
+}
+
+void *slab_alloc(struct kmem_cache *s, gfp_t gfp, size_t req, u64 fp)
+{
+	struct cpu_cache *cc = &s->cpu[smp_processor_id()];
+	void *obj;
+
+	if (!cc->nr && !cpu_cache_refill(s, cc, fp ? fp : THIS_FRAME()))
+		return NULL;
+	obj = cc->objs[--cc->nr];
+	mark_allocated(s, obj);
 	if (fp)
 		kv_emit(KV_EV_SLAB_ALLOC, fp,
 			&(struct kv_ev){.addr = (u64)obj,
@@ -239,40 +280,48 @@ static void put_object(struct kmem_cache *s, struct page *pg, void *obj)
 }
 
 /*
- * Freed objects wait in a small FIFO before they can be reused, like KASAN's
- * quarantine: a use-after-free must not land on a reallocated object.
+ * Freed objects wait in a small per-CPU FIFO before they can be reused, like
+ * KASAN's quarantine: a use-after-free must not land on a reallocated object.
+ * The lock is for kmem_cache_destroy, which empties every CPU's quarantine.
  */
 #define QUARANTINE_OBJS 64
-static void *quarantine[QUARANTINE_OBJS];
-static u32 quarantine_pos;
-static spinlock_t quarantine_lock;
+static struct quarantine {
+	spinlock_t lock;
+	u32 pos;
+	void *objs[QUARANTINE_OBJS];
+} quarantines[MAX_CPUS];
 
 static void quarantine_add(void *obj)
 {
+	struct quarantine *q = &quarantines[smp_processor_id()];
 	struct page *pg;
 	void *old;
 
-	spin_lock(&quarantine_lock);
-	old = quarantine[quarantine_pos];
-	quarantine[quarantine_pos] = obj;
-	quarantine_pos = (quarantine_pos + 1) % QUARANTINE_OBJS;
-	spin_unlock(&quarantine_lock);
-	if (!old)
-		return;
-	pg = mm_head_page(virt_to_page(old));
-	spin_lock(&pg->slab_cache->lock);
-	put_object(pg->slab_cache, pg, old);
-	spin_unlock(&pg->slab_cache->lock);
+	spin_lock(&q->lock);
+	old = q->objs[q->pos];
+	q->objs[q->pos] = obj;
+	q->pos = (q->pos + 1) % QUARANTINE_OBJS;
+	if (old) { /* under q->lock: a destroy cannot free its slab meanwhile */
+		pg = mm_head_page(virt_to_page(old));
+		spin_lock(&pg->slab_cache->lock);
+		put_object(pg->slab_cache, pg, old);
+		spin_unlock(&pg->slab_cache->lock);
+	}
+	spin_unlock(&q->lock);
 }
 
 /* A cache going away takes its quarantined objects with it. */
 static void quarantine_drop(struct kmem_cache *s)
 {
-	spin_lock(&quarantine_lock);
-	for (u32 i = 0; i < QUARANTINE_OBJS; i++)
-		if (quarantine[i] && mm_head_page(virt_to_page(quarantine[i]))->slab_cache == s)
-			quarantine[i] = NULL;
-	spin_unlock(&quarantine_lock);
+	for (u32 c = 0; c < MAX_CPUS; c++) {
+		struct quarantine *q = &quarantines[c];
+
+		spin_lock(&q->lock);
+		for (u32 i = 0; i < QUARANTINE_OBJS; i++)
+			if (q->objs[i] && mm_head_page(virt_to_page(q->objs[i]))->slab_cache == s)
+				q->objs[i] = NULL;
+		spin_unlock(&q->lock);
+	}
 }
 
 /* After a grace period: the object of a SLAB_TYPESAFE_BY_RCU cache is free. */
@@ -294,22 +343,20 @@ void slab_free(struct kmem_cache *s, const void *p, u64 fp)
 {
 	struct kmem_cache *owner = NULL;
 	struct page *pg = NULL;
-	u32 idx = 0, bit;
+	u32 idx = 0;
+	u8 bit;
 	bool ok = slab_of(p, &pg, &idx);
 
 	if (ok)
 		owner = pg->slab_cache;
 	if (ok && s && s != owner) /* Linux warns and does not free: neither do we */
 		ok = false;
-	bit = 1u << (idx % 8);
-	if (owner)
-		spin_lock(&owner->lock);
-	ok = ok && (pg->alloc_bits[idx / 8] & bit);
+	bit = (u8)(1u << (idx % 8));
+	/* test and clear: of two frees of one object (any CPUs), one frees it */
+	ok = ok && (__atomic_fetch_and(&pg->alloc_bits[idx / 8], (u8)~bit, __ATOMIC_ACQ_REL) & bit);
 	if (ok) {
-		pg->alloc_bits[idx / 8] &= (u8)~bit;
-		pg->inuse--; /* at the free: quarantined objects are not in use */
+		__atomic_fetch_sub(&pg->inuse, 1, __ATOMIC_RELAXED); /* quarantined: not in use */
 		if (owner->flags & SLAB_TYPESAFE_BY_RCU) {
-			spin_unlock(&owner->lock);
 			call_rcu((struct rcu_head *)freeptr(owner, (void *)p), rcu_free_object);
 			return;
 		}
@@ -317,8 +364,6 @@ void slab_free(struct kmem_cache *s, const void *p, u64 fp)
 	if (fp) /* also for a bad pointer: kasan-vmm judges it */
 		kv_emit(KV_EV_SLAB_FREE, fp,
 			&(struct kv_ev){.addr = (u64)p, .cache_id = s ? s->id : 0});
-	if (owner)
-		spin_unlock(&owner->lock);
 	if (ok) /* reusable only after the event: no reordering with a reallocation */
 		quarantine_add((void *)p);
 }
