@@ -192,19 +192,29 @@ static int rcu_uaf(void)
 	return 0;
 }
 
+static struct kmem_cache *kvt_work_cache;
+
 static void workqueue_uaf_work(struct work_struct *work)
 {
-	kfree(work);
+	kmem_cache_free(kvt_work_cache, work);
 }
 
+/*
+ * Linux's case kmallocs the work. Without KASAN's quarantine, SLUB may hand
+ * the freed slot to anyone kmallocing the same size while destroy_workqueue()
+ * runs, and the read below is then valid (seen here). A cache of its own
+ * keeps the slot free until the read.
+ */
 static int workqueue_uaf(void)
 {
 	struct workqueue_struct *wq = create_workqueue("kasan_workqueue_test");
 	struct work_struct *work;
 
 	KVT_ASSERT(wq);
-	work = kmalloc(sizeof(*work), GFP_KERNEL);
+	kvt_work_cache = kmem_cache_create("kvt_work", sizeof(*work), 0, 0, NULL);
+	work = kvt_work_cache ? kmem_cache_alloc(kvt_work_cache, GFP_KERNEL) : NULL;
 	if (!work) {
+		kmem_cache_destroy(kvt_work_cache);
 		destroy_workqueue(wq);
 		return -ENOMEM;
 	}
@@ -214,6 +224,7 @@ static int workqueue_uaf(void)
 	OPTIMIZER_HIDE_VAR(work);
 	expect_read(SLAB_UAF, 8, work, sizeof(*work));
 	kvt_sink_int = (int)atomic_long_read(&work->data);
+	kmem_cache_destroy(kvt_work_cache);
 	return 0;
 }
 
