@@ -28,8 +28,8 @@
 #define PAT_MEM	   0x1122334455667788ull
 #define PAT_REG	   0xaabbccdd00112233ull
 #define SMP_ROUNDS 300
-/* In a region of its own: test_relayout_beside_running_vcpu shares one. */
-#define SMP_DATA   0x400000
+/* In the 2 MiB region of the code and page tables: relayouts pause the other vCPU. */
+#define SMP_DATA   0x40000
 #define SPIN_CODE  0x11000 /* same 2 MiB region as code, page tables, TINY_VM_DATA */
 #define SPIN_FLAG  0x21000
 #define SPIN_COUNT 0x21008
