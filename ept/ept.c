@@ -135,7 +135,9 @@ int ept_create(const struct ept_config *cfg, struct ept **out)
 	pthread_mutex_init(&ept->lock, NULL);
 	pthread_mutex_init(&ept->heat_lock, NULL);
 	pthread_mutex_init(&ept->native_lock, NULL);
-	ret = alloc_state(ept);
+	ret = ept_gate_init(ept);
+	if (!ret)
+		ret = alloc_state(ept);
 	if (!ret)
 		ret = ept_choose_mechanism(ept);
 	if (!ret)
@@ -169,6 +171,7 @@ void ept_destroy(struct ept *ept)
 	pthread_mutex_destroy(&ept->lock);
 	pthread_mutex_destroy(&ept->heat_lock);
 	pthread_mutex_destroy(&ept->native_lock);
+	ept_gate_destroy(ept);
 	free(ept);
 }
 
@@ -210,6 +213,8 @@ void ept_get_stats(struct ept *ept, struct ept_stats *s)
 	s->undecoded_steps = atomic_load(&ept->st.undecoded);
 	s->traps_native = atomic_load(&ept->st.native);
 	s->trap_ns = atomic_load(&ept->st.trap_ns);
+	s->pauses = atomic_load(&ept->st.pauses);
+	s->pause_ns = atomic_load(&ept->st.pause_ns);
 	pthread_mutex_lock(&ept->lock);
 	s->memslots = ept_slots_in_use(ept);
 	pthread_mutex_unlock(&ept->lock);
@@ -225,7 +230,8 @@ void ept_print_coverage(struct ept *ept, FILE *out)
 		"ept coverage (%s, arm=%s): pages armed now %llu, arms %llu, disarms %llu, "
 		"arm failures %llu, disarmed for heat %llu (re-armed %llu); traps: allowed %llu, "
 		"reported %llu, stopped %llu, stale %llu, single-stepped %llu (locked rmw %llu, "
-		"undecoded %llu), fetch %llu, not emulatable (unjudged) %llu; %.3f ms in traps\n",
+		"undecoded %llu), fetch %llu, not emulatable (unjudged) %llu; %.3f ms in traps; "
+		"other vCPUs paused for %llu relayouts (%.3f ms)\n",
 		ept_mechanism_name(ept->mech), policy[ept->cfg.policy & 3],
 		(unsigned long long)s.pages_armed, (unsigned long long)s.arms,
 		(unsigned long long)s.disarms, (unsigned long long)s.arm_failures,
@@ -234,5 +240,6 @@ void ept_print_coverage(struct ept *ept, FILE *out)
 		(unsigned long long)s.traps_stopped, (unsigned long long)s.traps_stale,
 		(unsigned long long)s.traps_stepped, (unsigned long long)s.rmw_traps,
 		(unsigned long long)s.undecoded_steps, (unsigned long long)s.traps_fetch,
-		(unsigned long long)s.traps_native, s.trap_ns / 1e6);
+		(unsigned long long)s.traps_native, s.trap_ns / 1e6, (unsigned long long)s.pauses,
+		s.pause_ns / 1e6);
 }

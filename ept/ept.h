@@ -10,8 +10,8 @@
  * so that splitting a slot around one page touches a small slot.
  *
  * Thread safety: ept_arm_page/ept_disarm_page/ept_page_poisoned/ept_page_clean
- * may be called from any thread; ept_handle_exit only from the thread of the
- * vCPU that exited.
+ * may be called from any thread (not between ept_vcpu_enter and _leave);
+ * ept_handle_exit only from the thread of the vCPU that exited.
  */
 #ifndef EPT_EPT_H
 #define EPT_EPT_H
@@ -118,6 +118,14 @@ struct ept_config {
 	enum ept_verdict (*judge)(void *ctx, const struct ept_access *a);
 	void *judge_ctx;
 	void (*log)(void *ctx, int level, const char *msg); /* level: 0 err .. 3 debug */
+	/*
+	 * Pull vCPU `vcpu` out of KVM_RUN soon (a signal plus immediate_exit):
+	 * the hole and read-only mechanisms keep other vCPUs out of KVM_RUN while
+	 * they replace memslots (see ept_vcpu_enter). NULL with several vCPUs:
+	 * unsafe unless the caller never runs two vCPUs at once.
+	 */
+	void (*kick_vcpu)(void *ctx, unsigned int vcpu);
+	void *kick_ctx;
 	/* Diagnostics: do not decode locked RMWs at their read exit (tests the fallback). */
 	bool no_rmw_decode;
 	/* Diagnostics: mechanisms (bit 1 << m) the probe reports not exact (tests refusal). */
@@ -140,9 +148,10 @@ struct ept_stats {
 	uint64_t traps_allowed, traps_reported, traps_stopped;
 	uint64_t traps_stale, traps_stepped, traps_fetch;
 	uint64_t rmw_traps;
-	uint64_t undecoded_steps; /* holes: read exits stepped, the instruction not decoded */
-	uint64_t traps_native;	  /* not emulatable by KVM: run with the page open, unjudged */
-	uint64_t trap_ns;	  /* time in trap handling, all vCPUs */
+	uint64_t undecoded_steps;  /* holes: read exits stepped, the instruction not decoded */
+	uint64_t traps_native;	   /* not emulatable by KVM: run with the page open, unjudged */
+	uint64_t trap_ns;	   /* time in trap handling, all vCPUs */
+	uint64_t pauses, pause_ns; /* other vCPUs held out of KVM_RUN for a relayout */
 };
 
 /* The exit a vCPU just took. */
@@ -172,6 +181,15 @@ int ept_probe_mechanisms(int kvm_fd, struct ept_probe_result *res);
 
 /* Call once per vCPU before its first KVM_RUN: asks KVM to sync registers on every exit. */
 void ept_vcpu_init(struct ept *ept, unsigned int vcpu, struct kvm_run *run);
+
+/*
+ * A vCPU thread calls enter right before each KVM_RUN and leave right after it
+ * returns (before handling the exit). KVM replaces memslots by deleting and
+ * re-creating them, so while ept relays out a region the other vCPUs must be
+ * outside KVM_RUN: enter waits while that runs. Cheap when nothing does.
+ */
+void ept_vcpu_enter(struct ept *ept, unsigned int vcpu);
+void ept_vcpu_leave(struct ept *ept, unsigned int vcpu);
 
 /*
  * Arm/disarm one page (gpa rounded down). Idempotent. 0, or -errno when the

@@ -32,6 +32,7 @@ struct ept_region {
 
 struct ept_vcpu {
 	struct kvm_run *run;
+	atomic_bool in_run; /* between ept_vcpu_enter and ept_vcpu_leave */
 	/* The last exit was a trapped access on this page (ram page index + 1, 0: none). */
 	uint64_t inflight_page;
 	uint64_t inflight_rip;
@@ -89,6 +90,11 @@ struct ept {
 
 	struct ept_vcpu *vcpus;
 
+	/* Closed while memslots are replaced: no vCPU in KVM_RUN (vcpu_gate.c). */
+	atomic_bool gate_closed;
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+
 	/* Pages open for instructions KVM cannot emulate (trap.c): by vCPU, since when. */
 	pthread_mutex_t native_lock;
 	struct {
@@ -105,7 +111,7 @@ struct ept {
 		_Atomic uint64_t arms, disarms, arm_failures, heat_disarms, heat_rearms;
 		_Atomic uint64_t allowed, reported, stopped, stale, stepped, fetch, rmw, undecoded,
 		    native;
-		_Atomic uint64_t trap_ns, pages_armed;
+		_Atomic uint64_t trap_ns, pages_armed, pauses, pause_ns;
 	} st;
 };
 
@@ -135,6 +141,12 @@ uint64_t ept_slots_in_use(const struct ept *ept);
 int ept_arm_locked(struct ept *ept, uint64_t page, bool arm);
 void ept_suspend_page(struct ept *ept, uint64_t page);
 void ept_resume_page(struct ept *ept, uint64_t page);
+
+/* vcpu_gate.c: hole and read-only close the gate around each memslot relayout. */
+int ept_gate_init(struct ept *ept);
+void ept_gate_destroy(struct ept *ept);
+void ept_gate_close(struct ept *ept);
+void ept_gate_open(struct ept *ept);
 
 /* trap.c: close pages opened for unemulatable instructions longer than the limit. */
 void ept_native_expire(struct ept *ept, uint64_t now_ns);

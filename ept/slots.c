@@ -265,7 +265,8 @@ static int relayout(struct ept *ept, struct ept_region *rg, uint32_t first_page)
 		free(kept_old);
 		return -ENOSPC;
 	}
-	/* Delete first: KVM refuses overlapping slots. */
+	/* Delete first: KVM refuses overlapping slots. Meanwhile no vCPU may run. */
+	ept_gate_close(ept);
 	for (uint32_t i = 0; i < rg->nr_runs; i++) {
 		if (kept_old[i] || rg->runs[i].slot < 0)
 			continue;
@@ -280,6 +281,7 @@ static int relayout(struct ept *ept, struct ept_region *rg, uint32_t first_page)
 		if (run_set(ept, rg, &nw[j]) < 0 && !ret)
 			ret = -errno;
 	}
+	ept_gate_open(ept);
 	free(kept_old);
 	store_runs(rg, nw, n);
 	return ret;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A tiny long-mode VM for ept's probe, tests and benchmark (see tiny_vm.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,6 +13,32 @@
 #define PDPT	 0x2000
 #define PD	 0x3000
 #define MAX_SIZE (1ull << 30)
+#define KICK_SIG SIGUSR2 /* not the VMM's kick signal: the VMM runs the probe's tiny VM */
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* only there to interrupt KVM_RUN */
+}
+
+/* No SA_RESTART: KVM_RUN must return. Only with several vCPUs (tests, bench). */
+static void install_kick_handler(void)
+{
+	struct sigaction sa = {.sa_handler = kick_handler};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIG, &sa, NULL);
+}
+
+static void kick_vcpu(void *ctx, unsigned int vcpu)
+{
+	struct tiny_vm *t = ctx;
+
+	if (vcpu >= t->nr_vcpus)
+		return;
+	t->run[vcpu]->immediate_exit = 1;
+	if (atomic_load(&t->has_thread[vcpu]))
+		pthread_kill(t->thread[vcpu], KICK_SIG);
+}
 
 static void write_page_tables(struct tiny_vm *t)
 {
@@ -101,6 +128,8 @@ int tiny_vm_create(struct tiny_vm *t, int kvm_fd, uint64_t size, unsigned int nr
 		return ret;
 	}
 	write_page_tables(t);
+	if (nr_vcpus > 1)
+		install_kick_handler();
 	return 0;
 }
 
@@ -136,7 +165,7 @@ int tiny_vm_register_plain(struct tiny_vm *t)
 	return ioctl(t->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
-void tiny_vm_ept_config(const struct tiny_vm *t, struct ept_config *cfg)
+void tiny_vm_ept_config(struct tiny_vm *t, struct ept_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->kvm_fd = t->kvm_fd;
@@ -146,6 +175,8 @@ void tiny_vm_ept_config(const struct tiny_vm *t, struct ept_config *cfg)
 	cfg->ranges[0] = (struct ept_ram_range){.gpa = 0, .size = t->size, .offset = 0};
 	cfg->nr_ranges = 1;
 	cfg->nr_vcpus = t->nr_vcpus;
+	cfg->kick_vcpu = kick_vcpu;
+	cfg->kick_ctx = t;
 }
 
 void tiny_vm_put(struct tiny_vm *t, uint64_t gpa, const void *bytes, size_t len)
@@ -186,15 +217,29 @@ int tiny_vm_run(struct tiny_vm *t, unsigned int vcpu, struct ept *ept)
 {
 	struct ept_exit x = {.vcpu = vcpu, .vcpu_fd = t->vcpu_fd[vcpu], .run = t->run[vcpu]};
 
+	int ret;
+
 	if (ept)
 		ept_vcpu_init(ept, vcpu, x.run);
+	t->thread[vcpu] = pthread_self();
+	atomic_store(&t->has_thread[vcpu], true);
 	for (;;) {
-		if (ioctl(x.vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+		if (ept)
+			ept_vcpu_enter(ept, vcpu);
+		ret = ioctl(x.vcpu_fd, KVM_RUN, 0) < 0 ? -errno : 0;
+		if (ept)
+			ept_vcpu_leave(ept, vcpu);
+		if (ret == -EINTR) {
+			x.run->immediate_exit = 0;
+			continue;
 		}
-		if (!ept || !ept_handle_exit(ept, &x))
-			return (int)x.run->exit_reason;
+		if (ret < 0)
+			break;
+		if (!ept || !ept_handle_exit(ept, &x)) {
+			ret = (int)x.run->exit_reason;
+			break;
+		}
 	}
+	atomic_store(&t->has_thread[vcpu], false);
+	return ret;
 }

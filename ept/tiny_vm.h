@@ -8,6 +8,8 @@
 #ifndef EPT_TINY_VM_H
 #define EPT_TINY_VM_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -27,6 +29,8 @@ struct tiny_vm {
 	unsigned int nr_vcpus;
 	int vcpu_fd[TINY_VM_MAX_VCPUS];
 	struct kvm_run *run[TINY_VM_MAX_VCPUS];
+	pthread_t thread[TINY_VM_MAX_VCPUS]; /* the one in tiny_vm_run, for kicks */
+	atomic_bool has_thread[TINY_VM_MAX_VCPUS];
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;
 };
@@ -36,12 +40,18 @@ int tiny_vm_create(struct tiny_vm *t, int kvm_fd, uint64_t size, unsigned int nr
 void tiny_vm_destroy(struct tiny_vm *t);
 /* All RAM as one memslot, without ept (baselines). */
 int tiny_vm_register_plain(struct tiny_vm *t);
-/* An ept_config for this VM's RAM (judge, policy and mechanism left to the caller). */
-void tiny_vm_ept_config(const struct tiny_vm *t, struct ept_config *cfg);
+/*
+ * An ept_config for this VM's RAM and its vCPU kicks (judge, policy and
+ * mechanism left to the caller).
+ */
+void tiny_vm_ept_config(struct tiny_vm *t, struct ept_config *cfg);
 void tiny_vm_put(struct tiny_vm *t, uint64_t gpa, const void *bytes, size_t len);
 /* Long mode, flat segments, then these registers (rflags forced to 2 if 0). */
 int tiny_vm_set_regs(struct tiny_vm *t, unsigned int vcpu, const struct kvm_regs *regs);
-/* KVM_RUN until an exit ept does not handle; returns its exit reason, or -errno. */
+/*
+ * KVM_RUN until an exit ept does not handle; returns its exit reason, or
+ * -errno. vCPUs may run on threads of their own at once.
+ */
 int tiny_vm_run(struct tiny_vm *t, unsigned int vcpu, struct ept *ept);
 
 #endif /* EPT_TINY_VM_H */

@@ -337,13 +337,21 @@ static void *vcpu_main(void *arg)
 	struct vm *vm = vcpu->vm;
 
 	while (!atomic_load(&vm->stopping)) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
+		int ret;
+
+		/* ept holds vCPUs out of KVM_RUN while it replaces memslots */
+		if (vm->ept)
+			ept_vcpu_enter(vm->ept, (unsigned int)vcpu->index);
+		ret = ioctl(vcpu->fd, KVM_RUN, 0) < 0 ? -errno : 0;
+		if (vm->ept)
+			ept_vcpu_leave(vm->ept, (unsigned int)vcpu->index);
+		if (ret < 0) {
+			if (ret == -EINTR || ret == -EAGAIN) {
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
 			vm_stop(vm, VMM_EXIT_ERROR, "vCPU %d: KVM_RUN: %s", vcpu->index,
-				strerror(errno));
+				strerror(-ret));
 			break;
 		}
 		vcpu->exits++;

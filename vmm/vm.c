@@ -90,6 +90,15 @@ static enum ept_mechanism ept_mechanism_of(unsigned int cfg_mech)
 	}
 }
 
+/* ept pauses the other vCPUs while it replaces memslots: this pulls one out of KVM_RUN. */
+static void ept_kick_vcpu(void *ctx, unsigned int index)
+{
+	struct vm *vm = ctx;
+
+	if (vm->vcpus && index < vm->nr_vcpus)
+		vcpu_kick(&vm->vcpus[index]);
+}
+
 /* ept registers guest RAM with KVM (fixed-size memslots) and owns page arming. */
 static int vm_setup_ept(struct vm *vm, uint64_t low)
 {
@@ -103,6 +112,8 @@ static int vm_setup_ept(struct vm *vm, uint64_t low)
 	    .nr_vcpus = vm->cfg->cpus,
 	    .nr_memslots = vm->probe.nr_memslots,
 	    .log = ept_log_line,
+	    .kick_vcpu = ept_kick_vcpu,
+	    .kick_ctx = vm,
 	    .policy = (enum ept_policy)vm->cfg->arm,
 	    .mechanism = ept_mechanism_of(vm->cfg->ept_mechanism),
 	    .probe_forced = true,

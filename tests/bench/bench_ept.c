@@ -7,9 +7,11 @@
  *    and ept's completion cost alone), per exact mechanism, interleaved
  *    rounds, medians, as ratios;
  *  - locked RMW on an armed page (single-step path), rep stosq per element;
- *  - arm + disarm cost per mechanism (vCPU not running).
+ *  - arm + disarm cost per mechanism, the VM idle and while another vCPU
+ *    runs (hole and read-only then pause it: memslots are replaced).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,8 @@
 #define UNBACKED   0x800000
 #define ARMED_PAGE 0x100000
 #define OBJECT	   (ARMED_PAGE + 0x100) /* the real judge's object: 24 bytes, then red zone */
+#define SPIN_CODE  0x400000		/* another memslot region than ARMED_PAGE's */
+#define SPIN_FLAG  0x401000
 
 /* loop: <4-byte access at [rsi]>; dec rcx; jnz loop; hlt */
 static const uint8_t read_loop[] = {0x48, 0x8b, 0x06, 0x90, 0x48, 0xff, 0xc9, 0x75, 0xf7, 0xf4};
@@ -184,12 +188,13 @@ static uint64_t run_loop(struct tiny_vm *t, struct ept *ept, const uint8_t *code
 
 /* A tiny VM with ARMED_PAGE armed; judge NULL: every trap is allowed unjudged. */
 static struct ept *make_ept(struct tiny_vm *t, enum ept_mechanism m,
-			    enum ept_verdict (*judge)(void *, const struct ept_access *), void *ctx)
+			    enum ept_verdict (*judge)(void *, const struct ept_access *), void *ctx,
+			    unsigned int vcpus)
 {
 	struct ept_config cfg;
 	struct ept *ept = NULL;
 
-	if (tiny_vm_create(t, kvm_fd, 8u << 20, 1))
+	if (tiny_vm_create(t, kvm_fd, 8u << 20, vcpus))
 		return NULL;
 	tiny_vm_ept_config(t, &cfg);
 	cfg.mechanism = m;
@@ -255,8 +260,8 @@ static void bench_round_trip(enum ept_mechanism m)
 
 	if (tiny_vm_create(&bt, kvm_fd, 8u << 20, 1) || tiny_vm_register_plain(&bt))
 		return;
-	unjudged = make_ept(&nt, m, NULL, NULL);
-	ept = make_ept(&tt, m, sanitizer_judge, &rj);
+	unjudged = make_ept(&nt, m, NULL, NULL, 1);
+	ept = make_ept(&tt, m, sanitizer_judge, &rj, 1);
 	if (!unjudged || !ept || real_judge_init(&rj, &tt)) {
 		fprintf(stderr, "bench_ept: %s: set-up failed\n", ept_mechanism_name(m));
 		exit(1);
@@ -300,7 +305,7 @@ static void bench_stos(enum ept_mechanism m)
 	    .rip = TINY_VM_CODE, .rdi = ARMED_PAGE, .rcx = 512, .rsp = TINY_VM_STACK};
 	uint64_t judged = 0, t0, plain;
 	struct tiny_vm t;
-	struct ept *ept = make_ept(&t, m, count_judge, &judged);
+	struct ept *ept = make_ept(&t, m, count_judge, &judged, 1);
 
 	if (!ept)
 		return;
@@ -322,15 +327,47 @@ static void bench_stos(enum ept_mechanism m)
 	tiny_vm_destroy(&t);
 }
 
-static void bench_arm(enum ept_mechanism m)
+struct spinner {
+	struct tiny_vm *t;
+	struct ept *ept;
+	int exit;
+};
+
+/* vCPU 1 spins in another memslot region until SPIN_FLAG is set. */
+static void *spin_vcpu(void *p)
 {
-	uint64_t t0, arm = 0, disarm = 0;
+	struct spinner *s = p;
+
+	s->exit = tiny_vm_run(s->t, 1, s->ept);
+	return NULL;
+}
+
+static bool start_spinner(struct spinner *s, pthread_t *th)
+{
+	/* loop: cmp qword [rdi], 0; je loop; hlt */
+	static const uint8_t spin[] = {0x48, 0x83, 0x3f, 0x00, 0x74, 0xfa, 0xf4};
+	struct kvm_regs r = {.rip = SPIN_CODE, .rdi = SPIN_FLAG, .rsp = TINY_VM_STACK - 0x1000};
+
+	tiny_vm_put(s->t, SPIN_CODE, spin, sizeof(spin));
+	return tiny_vm_set_regs(s->t, 1, &r) == 0 && pthread_create(th, NULL, spin_vcpu, s) == 0;
+}
+
+/* Arm + disarm with the VM idle, or (vcpus 2) while another vCPU runs guest code. */
+static void bench_arm(enum ept_mechanism m, unsigned int vcpus)
+{
+	uint64_t t0, arm = 0, disarm = 0, one = 1;
 	struct tiny_vm t;
-	struct ept *ept = make_ept(&t, m, NULL, NULL);
+	struct ept *ept = make_ept(&t, m, NULL, NULL, vcpus);
+	struct spinner s = {&t, ept, -1};
+	pthread_t th;
 
 	if (!ept)
 		return;
 	ept_disarm_page(ept, ARMED_PAGE);
+	if (vcpus > 1 && !start_spinner(&s, &th)) {
+		fprintf(stderr, "bench_ept: spinning vCPU: set-up failed\n");
+		exit(1);
+	}
 	for (int i = 0; i < ARM_N; i++) {
 		uint64_t gpa = ARMED_PAGE + (uint64_t)(i % 64) * 4096;
 
@@ -341,9 +378,16 @@ static void bench_arm(enum ept_mechanism m)
 		ept_disarm_page(ept, gpa);
 		disarm += now_ns() - t0;
 	}
-	printf("%-9s arm %.2f us, disarm %.2f us (memslots of %llu KiB)\n", ept_mechanism_name(m),
-	       arm / (double)ARM_N / 1e3, disarm / (double)ARM_N / 1e3,
-	       (unsigned long long)(ept_slot_size(ept) >> 10));
+	if (vcpus > 1) {
+		tiny_vm_put(&t, SPIN_FLAG, &one, sizeof(one));
+		pthread_join(th, NULL);
+	}
+	printf("%-9s arm %.2f us, disarm %.2f us (memslots of %llu KiB; %s)\n",
+	       ept_mechanism_name(m), arm / (double)ARM_N / 1e3, disarm / (double)ARM_N / 1e3,
+	       (unsigned long long)(ept_slot_size(ept) >> 10),
+	       vcpus == 1		? "1 vCPU, not running"
+	       : s.exit == KVM_EXIT_HLT ? "another vCPU running"
+					: "another vCPU running: it FAILED");
 	ept_destroy(ept);
 	tiny_vm_destroy(&t);
 }
@@ -369,7 +413,8 @@ int main(void)
 	for (int m = EPT_MECH_MPROTECT; m < EPT_MECH_NR; m++) {
 		if (p.exact_write[m]) {
 			bench_stos((enum ept_mechanism)m);
-			bench_arm((enum ept_mechanism)m);
+			bench_arm((enum ept_mechanism)m, 1);
+			bench_arm((enum ept_mechanism)m, 2);
 		}
 	}
 	close(kvm_fd);

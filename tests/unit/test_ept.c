@@ -3,8 +3,9 @@
  * ept trap handling on the real /dev/kvm with tiny 64-bit guests at CPL0:
  * for every mechanism the host probe finds exact, reads and writes on an
  * armed page are judged once each and completed through the alias; locked
- * RMWs (decoded and fallback), rep stosq, instruction fetch, stale exits, and
- * atomicity of lock inc from two vCPUs at once.
+ * RMWs (decoded and fallback), rep stosq, instruction fetch, stale exits,
+ * atomicity of lock inc from two vCPUs at once, and a vCPU running code and
+ * page walks beside memslots another vCPU's traps keep replacing.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -27,14 +28,14 @@
 #define PAT_MEM	   0x1122334455667788ull
 #define PAT_REG	   0xaabbccdd00112233ull
 #define SMP_ROUNDS 300
-/*
- * The counter's page lies in its own 2 MiB memslot region, away from code and
- * page tables: KVM cannot replace memslots atomically, so while a hole is
- * split or merged (tens of us) the rest of that region is unmapped too, and
- * another vCPU's page walk or fetch there would fault (data accesses are
- * completed as stale exits). A known limit of the hole mechanism on SMP.
- */
-#define SMP_DATA 0x400000
+/* In the 2 MiB region of the code and page tables: relayouts pause the other vCPU. */
+#define SMP_DATA   0x40000
+#define SPIN_CODE  0x11000 /* same 2 MiB region as code, page tables, TINY_VM_DATA */
+#define SPIN_FLAG  0x21000
+#define SPIN_COUNT 0x21008
+#define SPIN_RMWS  300
+#define FLIP_PAGE  0x30000 /* armed and disarmed by the test's own thread meanwhile */
+#define FLIPS	   100
 
 struct fix {
 	struct tiny_vm t;
@@ -551,6 +552,71 @@ static void test_lock_inc_two_vcpus_is_atomic(void **state)
 				lock_inc_two_vcpus((enum ept_mechanism)m, nd);
 }
 
+static void relayout_beside_running_vcpu(enum ept_mechanism m)
+{
+	/* loop: lock inc qword [rsi]; dec rcx; jnz loop; hlt */
+	static const uint8_t trapper[] = {0xf0, 0x48, 0xff, 0x06, 0x48,
+					  0xff, 0xc9, 0x75, 0xf7, 0xf4};
+	/* loop: mov rax, cr3; mov cr3, rax (TLB flush: walks again); inc qword [rbx];
+	 * cmp qword [rdi], 0; je loop; hlt */
+	static const uint8_t walker[] = {0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8, 0x48, 0xff,
+					 0x03, 0x48, 0x83, 0x3f, 0x00, 0x74, 0xf1, 0xf4};
+	struct fix *f = fix_new(m, 2, false);
+	struct kvm_regs r[2] = {{.rip = TINY_VM_CODE, .rsi = TINY_VM_DATA, .rcx = SPIN_RMWS},
+				{.rip = SPIN_CODE, .rbx = SPIN_COUNT, .rdi = SPIN_FLAG}};
+	struct smp_arg args[2];
+	struct ept_stats st;
+	pthread_t th[2];
+
+	tiny_vm_put(&f->t, TINY_VM_CODE, trapper, sizeof(trapper));
+	tiny_vm_put(&f->t, SPIN_CODE, walker, sizeof(walker));
+	assert_int_equal(ept_arm_page(f->ept, TINY_VM_DATA), 0);
+	for (unsigned int i = 2; i-- > 0;) { /* the walker first: it runs all along */
+		r[i].rsp = TINY_VM_STACK - 0x1000 * i;
+		assert_int_equal(tiny_vm_set_regs(&f->t, i, &r[i]), 0);
+		args[i] = (struct smp_arg){f, i, -1};
+		pthread_create(&th[i], NULL, smp_vcpu, &args[i]);
+	}
+	/* the walker runs until SPIN_FLAG: flip once it is under way (60 s: a loaded host) */
+	for (int ms = 0; ms < 60000 && !mem64(f, SPIN_COUNT) && args[1].exit < 0; ms++)
+		usleep(1000);
+	for (int i = 0; i < FLIPS; i++) { /* as the consumer or timer thread would */
+		assert_int_equal(ept_arm_page(f->ept, FLIP_PAGE), 0);
+		assert_int_equal(ept_disarm_page(f->ept, FLIP_PAGE), 0);
+	}
+	pthread_join(th[0], NULL);
+	put64(f, SPIN_FLAG, 1); /* only now: it ran beside all the relayouts */
+	pthread_join(th[1], NULL);
+	ept_get_stats(f->ept, &st);
+	printf("# %s: %llu walker loops beside %d trapped lock incs and %d arm/disarm pairs, "
+	       "%llu pauses (%.1f us each)\n",
+	       ept_mechanism_name(m), (unsigned long long)mem64(f, SPIN_COUNT), SPIN_RMWS, FLIPS,
+	       (unsigned long long)st.pauses, st.pauses ? st.pause_ns / 1e3 / st.pauses : 0.0);
+	assert_int_equal(args[1].exit, KVM_EXIT_HLT);
+	assert_int_equal(args[0].exit, KVM_EXIT_HLT);
+	assert_int_equal(mem64(f, TINY_VM_DATA), SPIN_RMWS);
+	assert_true(mem64(f, SPIN_COUNT) > 0);
+	assert_true(f->calls >= 1);
+	/* under holes every single step opens and closes one too */
+	assert_true(st.pauses >= 2 * FLIPS + (m == EPT_MECH_HOLE ? 2 * SPIN_RMWS : 0));
+	fix_free(f);
+}
+
+/*
+ * Hole and read-only replace memslots: vCPU 1 fetches code and walks page
+ * tables in the region whose slots vCPU 0's traps (single steps with the
+ * page opened) and a host thread's arm/disarm keep replacing, all at once.
+ * Without the pause it faults there (KVM_EXIT_SHUTDOWN).
+ */
+static void test_relayout_beside_running_vcpu(void **state)
+{
+	(void)state;
+	if (exact(EPT_MECH_HOLE))
+		relayout_beside_running_vcpu(EPT_MECH_HOLE);
+	if (exact(EPT_MECH_READONLY))
+		relayout_beside_running_vcpu(EPT_MECH_READONLY);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -580,6 +646,7 @@ int main(void)
 	    cmocka_unit_test(test_unemulatable_access_to_armed_page),
 	    cmocka_unit_test(test_user_cmpxchg16b_on_armed_page),
 	    cmocka_unit_test(test_lock_inc_two_vcpus_is_atomic),
+	    cmocka_unit_test(test_relayout_beside_running_vcpu),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
