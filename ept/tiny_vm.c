@@ -20,10 +20,13 @@ static void kick_handler(int sig)
 	(void)sig; /* only there to interrupt KVM_RUN */
 }
 
-/* No SA_RESTART: KVM_RUN must return. Only with several vCPUs (tests, bench). */
+/*
+ * Only with several vCPUs (tests, bench). KVM_RUN returns -EINTR on a signal
+ * even with SA_RESTART; other calls are restarted.
+ */
 static void install_kick_handler(void)
 {
-	struct sigaction sa = {.sa_handler = kick_handler};
+	struct sigaction sa = {.sa_handler = kick_handler, .sa_flags = SA_RESTART};
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(KICK_SIG, &sa, NULL);

@@ -94,10 +94,15 @@ int vcpu_create(struct vm *vm, int index)
 	int ret;
 
 	if (!handler_installed) {
-		struct sigaction sa = {.sa_handler = kick_handler};
+		/*
+		 * SA_RESTART: a kick that lands while the thread handles an exit
+		 * must not fail its write()s or fsync()s. KVM_RUN returns -EINTR
+		 * anyway (never restarted), and immediate_exit covers the gap.
+		 */
+		struct sigaction sa = {.sa_handler = kick_handler, .sa_flags = SA_RESTART};
 
 		sigemptyset(&sa.sa_mask);
-		sigaction(VCPU_KICK_SIGNAL, &sa, NULL); /* no SA_RESTART: KVM_RUN must return */
+		sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
 		handler_installed = true;
 	}
 	vcpu->vm = vm;
