@@ -172,7 +172,7 @@ static bool read_prefixes(const uint8_t *insn, unsigned int len, struct insn_pre
 		i++;
 	}
 	if (i + 2 >= len)
-		return false; /* not even a 0f map opcode with its ModRM */
+		return false;  /* not even a 0f map opcode with its ModRM */
 	if (insn[i] == 0xc5) { /* VEX2: ~R vvvv L pp; map 0f */
 		p->map = 1;
 		p->i = i + 2;

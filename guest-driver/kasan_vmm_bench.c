@@ -44,14 +44,13 @@
 #endif
 
 #define KVB_DEFAULT_ROUNDS 40
-#define KVB_MAX_ROUNDS 1000000
-#define KVB_BATCH 16
-#define KVB_CACHE_BATCH 32
-#define KVB_CACHE_SIZE 200
+#define KVB_MAX_ROUNDS	   1000000
+#define KVB_BATCH	   16
+#define KVB_CACHE_BATCH	   32
+#define KVB_CACHE_SIZE	   200
 
-static const size_t kvb_sizes[] = { 8,	 16,  24,  32,	 48,   64,   96,
-				    128, 192, 256, 512, 1024, 2048, 4096 };
-static const unsigned int kvb_orders[] = { 0, 0, 1, 2 };
+static const size_t kvb_sizes[] = {8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096};
+static const unsigned int kvb_orders[] = {0, 0, 1, 2};
 
 KV_STRING_PARAM(kasan_vmm_bench, "alloc", "none", "workload: none, alloc or alloc:ROUNDS");
 
@@ -183,14 +182,15 @@ static unsigned int kvb_parse(const char *sel)
 /* Runs the workload; returns 0, -ENOMEM if an allocation failed, or -EINVAL. */
 static int kvb_run(const char *sel)
 {
-	struct kvb_phase ph[3] = { { "kmalloc" }, { "kmem_cache" }, { "pages" } };
+	struct kvb_phase ph[3] = {{"kmalloc"}, {"kmem_cache"}, {"pages"}};
 	struct kmem_cache *cache;
 	unsigned int rounds = kvb_parse(sel), r;
 	u64 t0, ns, ops;
 	int ret = 0;
 
 	if (!rounds) {
-		pr_warn("kasan_vmm_bench: unknown workload '%s' (alloc or alloc:1..%u, then ,continue)\n",
+		pr_warn("kasan_vmm_bench: unknown workload '%s' (alloc or alloc:1..%u, then "
+			",continue)\n",
 			sel, KVB_MAX_ROUNDS);
 		return -EINVAL;
 	}
@@ -199,7 +199,8 @@ static int kvb_run(const char *sel)
 		pr_err("kasan_vmm_bench: kmem_cache_create failed\n");
 		return -ENOMEM;
 	}
-	pr_info("kasan_vmm_bench: alloc: %u rounds of %zu kmalloc sizes x %d, %d kmem_cache, %zu page blocks\n",
+	pr_info("kasan_vmm_bench: alloc: %u rounds of %zu kmalloc sizes x %d, %d kmem_cache, %zu "
+		"page blocks\n",
 		rounds, ARRAY_SIZE(kvb_sizes), KVB_BATCH, KVB_CACHE_BATCH, ARRAY_SIZE(kvb_orders));
 	t0 = ktime_get_ns();
 	for (r = 0; r < rounds && !ret; r++) {
@@ -214,10 +215,12 @@ static int kvb_run(const char *sel)
 	kmem_cache_destroy(cache);
 	ops = ph[0].ops + ph[1].ops + ph[2].ops;
 	if (ret) {
-		pr_err("kasan_vmm_bench: alloc failed in round %u: an allocation returned NULL\n", r);
+		pr_err("kasan_vmm_bench: alloc failed in round %u: an allocation returned NULL\n",
+		       r);
 		return ret;
 	}
-	pr_info("kasan_vmm_bench: alloc %llu ops in %llu ns (%u rounds; %s %llu ops %llu ns, %s %llu ops %llu ns, %s %llu ops %llu ns)\n",
+	pr_info("kasan_vmm_bench: alloc %llu ops in %llu ns (%u rounds; %s %llu ops %llu ns, %s "
+		"%llu ops %llu ns, %s %llu ops %llu ns)\n",
 		ops, ns, rounds, ph[0].name, ph[0].ops, ph[0].ns, ph[1].name, ph[1].ops, ph[1].ns,
 		ph[2].name, ph[2].ops, ph[2].ns);
 	return 0;
