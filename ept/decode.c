@@ -153,7 +153,7 @@ bool ept_insn_is_rmw(const uint8_t *insn, unsigned int len)
 /* Which REX/VEX register-extension bits and opcode map an instruction has. */
 struct insn_prefixes {
 	bool rex_x, rex_b;
-	bool addr32;
+	bool addr32, vex;
 	uint8_t seg;	  /* 0x64 fs, 0x65 gs, else 0 */
 	unsigned int map; /* 0: one-byte, 1: 0f, 2: 0f38, 3: 0f3a */
 	unsigned int i;	  /* index of the opcode byte */
@@ -176,6 +176,7 @@ static bool read_prefixes(const uint8_t *insn, unsigned int len, struct insn_pre
 	if (insn[i] == 0xc5) { /* VEX2: ~R vvvv L pp; map 0f */
 		p->map = 1;
 		p->i = i + 2;
+		p->vex = true;
 		return true;
 	}
 	if (insn[i] == 0xc4) { /* VEX3: ~R ~X ~B mmmmm, then W vvvv L pp */
@@ -183,6 +184,7 @@ static bool read_prefixes(const uint8_t *insn, unsigned int len, struct insn_pre
 		p->rex_b = !(insn[i + 1] & 0x20);
 		p->map = insn[i + 1] & 0x1f;
 		p->i = i + 3;
+		p->vex = true;
 		return p->map >= 1 && p->map <= 3;
 	}
 	if (insn[i] == 0x62)
@@ -208,8 +210,64 @@ static uint64_t reg_value(const struct kvm_regs *r, unsigned int n)
 	return v[n & 15];
 }
 
+/*
+ * Bytes from the operand's address an instruction this path serves may
+ * touch; 0 for any other opcode: without ModRM (syscall, jcc, bswap...) or
+ * with VSIB (gathers), the byte after it is no memory operand we can decode.
+ */
+static uint32_t native_span(const struct insn_prefixes *p, uint8_t op, unsigned int reg)
+{
+	if (p->map == 1) {
+		switch (op) {
+		case 0x10: /* (v)movups/movss/movupd/movsd */
+		case 0x11:
+		case 0x12: /* (v)movlps/movlpd */
+		case 0x13:
+		case 0x16: /* (v)movhps/movhpd */
+		case 0x17:
+		case 0x28: /* (v)movaps/movapd */
+		case 0x29:
+		case 0x2b: /* (v)movntps/movntpd */
+		case 0x6f: /* (v)movdqa/movdqu */
+		case 0x7f:
+		case 0xd6: /* (v)movq */
+		case 0xe7: /* (v)movntdq */
+			return p->vex ? 32 : 16;
+		case 0xae: /* fxsave, fxrstor, xsave, xrstor: the area fits in a page */
+			return !p->vex && (reg <= 1 || reg == 4 || reg == 5) ? EPT_PAGE_SIZE : 0;
+		case 0xc7: /* /1 cmpxchg8b/16b; /3 xrstors, /4 xsavec, /5 xsaves */
+			if (p->vex)
+				return 0;
+			return reg == 1 ? 16 : reg >= 3 && reg <= 5 ? EPT_PAGE_SIZE : 0;
+		default:
+			return 0;
+		}
+	}
+	if (p->map == 2 && p->vex) {
+		switch (op) {
+		case 0x18: /* vbroadcastss/sd/f128 */
+		case 0x19:
+		case 0x1a:
+		case 0x2a: /* vmovntdqa */
+		case 0x2c: /* vmaskmovps/pd */
+		case 0x2d:
+		case 0x2e:
+		case 0x2f:
+		case 0x58: /* vpbroadcastd/q/i128 */
+		case 0x59:
+		case 0x5a:
+		case 0x8c: /* vpmaskmovd/q */
+		case 0x8e:
+			return 32;
+		default:
+			return 0; /* 90-93: gathers, VSIB */
+		}
+	}
+	return 0;
+}
+
 bool ept_insn_mem_operand(const uint8_t *insn, unsigned int len, const struct kvm_regs *r,
-			  const struct kvm_sregs *s, uint64_t *lin)
+			  const struct kvm_sregs *s, uint64_t *lin, uint32_t *span)
 {
 	struct insn_prefixes p;
 	unsigned int i, mod, rm;
@@ -218,9 +276,12 @@ bool ept_insn_mem_operand(const uint8_t *insn, unsigned int len, const struct kv
 
 	if (!read_prefixes(insn, len, &p) || p.i + 1 >= len)
 		return false;
-	i = p.i + 1; /* ModRM follows the opcode in the 0f maps */
+	i = p.i + 1; /* ModRM follows the opcodes accepted below */
 	mod = insn[i] >> 6;
 	rm = insn[i] & 7;
+	*span = native_span(&p, insn[p.i], (insn[i] >> 3) & 7);
+	if (!*span)
+		return false;
 	i++;
 	if (mod == 3)
 		return false; /* register operand */

@@ -160,12 +160,12 @@ bool ept_insn_is_locked_rmw(const uint8_t *insn, unsigned int len);
 /* Any read-modify-write of a memory operand, locked or not. */
 bool ept_insn_is_rmw(const uint8_t *insn, unsigned int len);
 /*
- * Linear address of the memory operand of a 64-bit mode instruction in the
- * 0f/0f38/0f3a maps, legacy or VEX encoded (what KVM fails to emulate: AVX,
- * cmpxchg16b, xsave); false if it has none or is not decoded here.
+ * Linear address of the memory operand of a 64-bit mode instruction KVM fails
+ * to emulate (SSE/AVX moves, cmpxchg8b/16b, the xsave family), and how many
+ * bytes from there it may touch; false if it has none or is not one of those.
  */
 bool ept_insn_mem_operand(const uint8_t *insn, unsigned int len, const struct kvm_regs *r,
-			  const struct kvm_sregs *s, uint64_t *lin);
+			  const struct kvm_sregs *s, uint64_t *lin, uint32_t *span);
 
 /* probe.c */
 int ept_choose_mechanism(struct ept *ept);

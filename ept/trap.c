@@ -117,14 +117,19 @@ static void complete_access(struct kvm_run *run, uint8_t *host)
 	memcpy(run->mmio.data, &v, len);
 }
 
-#define NATIVE_SPAN	   64 /* bytes from the operand's address it may touch (an AVX-512 load) */
 #define NATIVE_TRIES	   2
 #define NATIVE_OPEN_MAX_NS (10ull * 1000 * 1000)
 
+/*
+ * Suspend before recording: once recorded, ept_native_expire may resume the
+ * slot at any time, and a resume that overtook our suspend would leave the
+ * page open for good (or drop another vCPU's count).
+ */
 static bool native_add(struct ept *ept, unsigned int vcpu, uint64_t page, uint64_t now)
 {
 	bool added = false;
 
+	ept_suspend_page(ept, page);
 	pthread_mutex_lock(&ept->native_lock);
 	for (unsigned int i = 0; i < EPT_NATIVE_MAX && !added; i++) {
 		if (ept->native[i].used)
@@ -135,8 +140,8 @@ static bool native_add(struct ept *ept, unsigned int vcpu, uint64_t page, uint64
 		ept->native[i].since_ns = now;
 	}
 	pthread_mutex_unlock(&ept->native_lock);
-	if (added)
-		ept_suspend_page(ept, page);
+	if (!added)
+		ept_resume_page(ept, page); /* table full: nobody would close it */
 	return added;
 }
 
@@ -419,11 +424,12 @@ static bool open_for_native(struct ept *ept, struct ept_vcpu *v, const struct ep
 	uint8_t insn[16];
 	unsigned int n = read_insn(ept, v, x->vcpu_fd, tr, insn);
 	uint64_t lin, now = ept_now_ns(), count;
+	uint32_t span;
 	bool any = false;
 
-	if (!tr->s->cs.l || !ept_insn_mem_operand(insn, n, tr->r, tr->s, &lin))
+	if (!tr->s->cs.l || !ept_insn_mem_operand(insn, n, tr->r, tr->s, &lin, &span))
 		return false;
-	for (uint64_t a = lin & ~(EPT_PAGE_SIZE - 1); a < lin + NATIVE_SPAN; a += EPT_PAGE_SIZE) {
+	for (uint64_t a = lin & ~(EPT_PAGE_SIZE - 1); a < lin + span; a += EPT_PAGE_SIZE) {
 		uint64_t gpa = data_gpa(x->vcpu_fd, a);
 		uint64_t page = gpa == UINT64_MAX ? UINT64_MAX : ept_gpa_to_page(ept, gpa);
 

@@ -28,16 +28,27 @@ static struct kvm_sregs sregs;
 static uint64_t operand(const uint8_t *insn, unsigned int len)
 {
 	uint64_t lin = 0;
+	uint32_t span = 0;
 
-	assert_true(ept_insn_mem_operand(insn, len, &regs, &sregs, &lin));
+	assert_true(ept_insn_mem_operand(insn, len, &regs, &sregs, &lin, &span));
 	return lin;
+}
+
+static uint32_t span_of(const uint8_t *insn, unsigned int len)
+{
+	uint64_t lin = 0;
+	uint32_t span = 0;
+
+	assert_true(ept_insn_mem_operand(insn, len, &regs, &sregs, &lin, &span));
+	return span;
 }
 
 static void refused(const uint8_t *insn, unsigned int len)
 {
 	uint64_t lin;
+	uint32_t span;
 
-	assert_false(ept_insn_mem_operand(insn, len, &regs, &sregs, &lin));
+	assert_false(ept_insn_mem_operand(insn, len, &regs, &sregs, &lin, &span));
 }
 
 static void test_modrm_forms(void **state)
@@ -89,6 +100,32 @@ static void test_refused_forms(void **state)
 	refused((uint8_t[]){0xc5, 0xfe, 0x6f, 0x84, 0xcb, 0}, 6);    /* disp32 cut short */
 	refused((uint8_t[]){0xc5, 0xfe}, 2);			     /* truncated */
 	refused((uint8_t[]){0}, 0);
+	/* 0f-map opcodes without ModRM: the next byte is no operand */
+	refused((uint8_t[]){0x0f, 0x05, 0x06, 0x90}, 4);	     /* syscall */
+	refused((uint8_t[]){0x0f, 0x0b, 0x06, 0x90}, 4);	     /* ud2 */
+	refused((uint8_t[]){0x0f, 0x31, 0x06, 0x90}, 4);	     /* rdtsc */
+	refused((uint8_t[]){0x0f, 0x84, 0x06, 0, 0, 0}, 6);	     /* je rel32 */
+	refused((uint8_t[]){0x0f, 0xc8, 0x06, 0x90}, 4);	     /* bswap eax */
+	refused((uint8_t[]){0xc4, 0xe2, 0x7d, 0x90, 0x04, 0x8e}, 6); /* vpgatherdd: VSIB */
+	refused((uint8_t[]){0x0f, 0xae, 0x38}, 3);		     /* clflush [rax]: 0f ae /7 */
+	refused((uint8_t[]){0x0f, 0xc7, 0x30}, 3);		     /* vmptrld [rax]: 0f c7 /6 */
+	refused((uint8_t[]){0xc4, 0xe3, 0x7d, 0x18, 0x06, 0x01}, 6); /* 0f3a: not served */
+}
+
+/* How far past the address each served instruction may reach. */
+static void test_spans(void **state)
+{
+	(void)state;
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xae, 0x20}, 3), 4096);     /* xsave */
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xae, 0x28}, 3), 4096);     /* xrstor */
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xae, 0x00}, 3), 4096);     /* fxsave */
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xae, 0x08}, 3), 4096);     /* fxrstor */
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xc7, 0x28}, 3), 4096);     /* xsaves */
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xc7, 0x20}, 3), 4096);     /* xsavec */
+	assert_int_equal(span_of((uint8_t[]){0x0f, 0xc7, 0x18}, 3), 4096);     /* xrstors */
+	assert_int_equal(span_of((uint8_t[]){0x48, 0x0f, 0xc7, 0x0e}, 4), 16); /* cmpxchg16b */
+	assert_int_equal(span_of((uint8_t[]){0xc5, 0xfe, 0x6f, 0x06}, 4), 32); /* vmovdqu ymm */
+	assert_int_equal(span_of((uint8_t[]){0xf3, 0x0f, 0x6f, 0x06}, 4), 16); /* movdqu xmm */
 }
 
 /* Plain read-modify-writes of memory: one Write at their read exit. */
@@ -122,6 +159,7 @@ int main(void)
 	    cmocka_unit_test(test_modrm_forms),
 	    cmocka_unit_test(test_rip_relative_and_segments),
 	    cmocka_unit_test(test_refused_forms),
+	    cmocka_unit_test(test_spans),
 	    cmocka_unit_test(test_decode_plain_rmw),
 	};
 
