@@ -214,6 +214,7 @@ void ept_get_stats(struct ept *ept, struct ept_stats *s)
 	s->traps_native = atomic_load(&ept->st.native);
 	s->trap_ns = atomic_load(&ept->st.trap_ns);
 	s->pauses = atomic_load(&ept->st.pauses);
+	s->pauses_held = atomic_load(&ept->st.pauses_held);
 	s->pause_ns = atomic_load(&ept->st.pause_ns);
 	pthread_mutex_lock(&ept->lock);
 	s->memslots = ept_slots_in_use(ept);

@@ -152,6 +152,7 @@ struct ept_stats {
 	uint64_t traps_native;	   /* not emulatable by KVM: run with the page open, unjudged */
 	uint64_t trap_ns;	   /* time in trap handling, all vCPUs */
 	uint64_t pauses, pause_ns; /* other vCPUs held out of KVM_RUN for a relayout */
+	uint64_t pauses_held;	   /* of those, found a vCPU in KVM_RUN: kicked, waited for */
 };
 
 /* The exit a vCPU just took. */

@@ -111,7 +111,7 @@ struct ept {
 		_Atomic uint64_t arms, disarms, arm_failures, heat_disarms, heat_rearms;
 		_Atomic uint64_t allowed, reported, stopped, stale, stepped, fetch, rmw, undecoded,
 		    native;
-		_Atomic uint64_t trap_ns, pages_armed, pauses, pause_ns;
+		_Atomic uint64_t trap_ns, pages_armed, pauses, pauses_held, pause_ns;
 	} st;
 };
 

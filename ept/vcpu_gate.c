@@ -78,12 +78,13 @@ static struct timespec deadline_in(uint64_t ns)
 void ept_gate_close(struct ept *ept)
 {
 	uint64_t t0, waited = 0;
-	bool warned = false;
+	bool warned = false, held;
 
 	if (!gate_used(ept))
 		return;
 	t0 = ept_now_ns();
 	atomic_store(&ept->gate_closed, true);
+	held = running_vcpu(ept) < ept->cfg.nr_vcpus; /* else nothing to wait for: a cheap close */
 	kick_running(ept);
 	pthread_mutex_lock(&ept->gate_lock);
 	while (running_vcpu(ept) < ept->cfg.nr_vcpus) {
@@ -102,6 +103,8 @@ void ept_gate_close(struct ept *ept)
 	}
 	pthread_mutex_unlock(&ept->gate_lock);
 	atomic_fetch_add(&ept->st.pauses, 1);
+	if (held)
+		atomic_fetch_add(&ept->st.pauses_held, 1);
 	atomic_fetch_add(&ept->st.pause_ns, ept_now_ns() - t0);
 }
 
