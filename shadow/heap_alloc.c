@@ -90,7 +90,8 @@ static uint64_t slab_slot(const struct alloc_req *a, const struct shadow_cache *
 	if (!a->redzones || !c || c->stride <= a->alloc)
 		return a->start;
 	rz = c->stride - a->alloc;
-	*end = a->start + c->stride;
+	/* the slot is [start - red_left, + stride): the next slot's pad is not ours */
+	*end = a->start + c->stride - (c->red_left <= rz ? c->red_left : 0);
 	page = a->start & ~(SHADOW_PAGE_SIZE - 1);
 	left = a->start - page < rz ? page : a->start - rz;
 	/* whole granules only: a granule shared with the object stays the object's */

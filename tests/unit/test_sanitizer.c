@@ -591,6 +591,26 @@ static void test_redzone_all_left(void **state)
 	sanitizer_destroy(s);
 }
 
+/*
+ * The last slot of a page ends at the page end when the pad is before the
+ * object: its red zones must not reach into the next page, whose memory may
+ * be anybody's.
+ */
+static void test_redzone_left_pad_last_slot(void **state)
+{
+	uint64_t b;
+	struct sanitizer *s = left_pad_slab(48, 16, 16, &b);
+	const uint64_t last = RZ_SLAB + 4096 - 48 + 16; /* the object of the page's last slot */
+
+	(void)state;
+	ev(s, SHADOW_EV_SLAB_ALLOC, last, 16, 16, RZ_CACHE, 0x3);
+	assert_int_equal(sb(s, last + 16), 0xFC); /* its right red zone */
+	assert_int_equal(sb(s, RZ_SLAB + 4096 - 8), 0xFC);
+	assert_int_equal(sb(s, RZ_SLAB + 4096), 0); /* the next page is untouched */
+	assert_int_equal(sb(s, RZ_SLAB + 4096 + 8), 0);
+	sanitizer_destroy(s);
+}
+
 /* The slack canary covers [size_req, object size) only: red zones are never scanned. */
 static void test_redzone_not_in_canary_check(void **state)
 {
@@ -1011,6 +1031,7 @@ int main(void)
 	    cmocka_unit_test(test_redzone_reports),
 	    cmocka_unit_test(test_redzone_left_pad_reports),
 	    cmocka_unit_test(test_redzone_all_left),
+	    cmocka_unit_test(test_redzone_left_pad_last_slot),
 	    cmocka_unit_test(test_redzone_not_in_canary_check),
 	    cmocka_unit_test(test_page_double_free),
 	    cmocka_unit_test(test_single_shot),
