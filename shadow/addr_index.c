@@ -7,6 +7,21 @@
 #include "shadow/addr_index_internal.h"
 #include "shadow/shadow_map.h" /* shadow_lazy_alloc */
 
+static size_t leaves_bytes(const struct addr_index *x)
+{
+	return ((size_t)x->max_leaves + 1) * sizeof(*x->leaves);
+}
+
+static size_t inners_bytes(const struct addr_index *x)
+{
+	return ((size_t)x->max_inners + 1) * sizeof(*x->inners);
+}
+
+size_t addr_index_bytes(const struct addr_index *x)
+{
+	return leaves_bytes(x) + inners_bytes(x);
+}
+
 int addr_index_init(struct addr_index *x, uint32_t max_count)
 {
 	memset(x, 0, sizeof(*x));
@@ -15,8 +30,8 @@ int addr_index_init(struct addr_index *x, uint32_t max_count)
 	/* every node but the root is at least half full */
 	x->max_leaves = max_count / LEAF_MIN + 2;
 	x->max_inners = x->max_leaves / (INNER_MIN - 1) + MAX_HEIGHT;
-	x->leaves = shadow_lazy_alloc(((size_t)x->max_leaves + 1) * sizeof(*x->leaves));
-	x->inners = shadow_lazy_alloc(((size_t)x->max_inners + 1) * sizeof(*x->inners));
+	x->leaves = shadow_lazy_alloc(leaves_bytes(x));
+	x->inners = shadow_lazy_alloc(inners_bytes(x));
 	if (!x->leaves || !x->inners) {
 		addr_index_destroy(x);
 		return -ENOMEM;
@@ -31,8 +46,8 @@ int addr_index_init(struct addr_index *x, uint32_t max_count)
 
 void addr_index_destroy(struct addr_index *x)
 {
-	shadow_lazy_free(x->leaves, ((size_t)x->max_leaves + 1) * sizeof(*x->leaves));
-	shadow_lazy_free(x->inners, ((size_t)x->max_inners + 1) * sizeof(*x->inners));
+	shadow_lazy_free(x->leaves, leaves_bytes(x));
+	shadow_lazy_free(x->inners, inners_bytes(x));
 	x->leaves = NULL;
 	x->inners = NULL;
 }

@@ -27,6 +27,7 @@
 #define SHADOW_ADDR_INDEX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ADDR_LEAF_MAX  16
@@ -71,6 +72,8 @@ struct addr_index {
 /* max_count: most entries ever held at once, >= 1. 0 or -errno. */
 int addr_index_init(struct addr_index *x, uint32_t max_count);
 void addr_index_destroy(struct addr_index *x);
+/* Host memory reserved for the index at its cap (lazily backed). */
+size_t addr_index_bytes(const struct addr_index *x);
 
 /* false if start is already a key, is UINT64_MAX, or the index holds max_count entries. */
 bool addr_index_insert(struct addr_index *x, uint64_t start, uint64_t end, uint32_t id);

@@ -21,11 +21,7 @@ static size_t aux_bytes(uint32_t cap)
 
 size_t objects_max_bytes(const struct object_table *t)
 {
-	const struct addr_index *x = &t->index;
-
-	return pool_bytes(t->cap) + aux_bytes(t->cap) +
-	       ((size_t)x->max_leaves + 1) * sizeof(*x->leaves) +
-	       ((size_t)x->max_inners + 1) * sizeof(*x->inners);
+	return pool_bytes(t->cap) + aux_bytes(t->cap) + addr_index_bytes(&t->index);
 }
 
 int objects_init(struct object_table *t, uint32_t cap)
