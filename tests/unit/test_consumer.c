@@ -194,6 +194,17 @@ static void test_cache_stride_decoded(void **state)
 	assert_int_equal(f->last.size_alloc, 8192 + KV_CACHE_REDZONE_MAX);
 	assert_int_equal(f->last.red_left, 64);
 	assert_int_equal(f->seqs[0], 1);
+	r = fg_rec(KV_EV_CACHE_CREATE, 0, 3);
+	r.name_len = 9;
+	r.size_req = 32;
+	r.size_alloc = 96;
+	r.freeptr_offset = KV_FREEPTR_NONE;
+	r.red_left = 64; /* the whole red zone before the object: red_left + object == stride */
+	assert_true(fg_emit(&f->g.rings[0], r, NULL, "my_cache3"));
+	drain(f);
+	assert_int_equal(f->n, 3);
+	assert_int_equal(f->last.red_left, 64);
+	assert_int_equal(f->last.size_alloc, 96);
 	fix_free(f);
 }
 
