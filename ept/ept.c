@@ -105,15 +105,12 @@ static void choose_debug_flags(struct ept *ept)
  * user access to an armed page would kill the guest program instead of
  * reaching ept. kvm_pvm exits to userspace either way.
  */
-static void exit_on_emulation_failure(struct ept *ept)
+bool ept_exit_on_emulation_failure(int kvm_fd, int vm_fd)
 {
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
 
-	if (ioctl(ept->cfg.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) <= 0)
-		ept_log(ept, 3, "ept: no KVM_CAP_EXIT_ON_EMULATION_FAILURE");
-	else if (ioctl(ept->cfg.vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-		ept_log(ept, 1, "ept: enabling KVM_CAP_EXIT_ON_EMULATION_FAILURE: %s",
-			strerror(errno));
+	return ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0 &&
+	       ioctl(vm_fd, KVM_ENABLE_CAP, &cap) == 0;
 }
 
 int ept_create(const struct ept_config *cfg, struct ept **out)
@@ -148,7 +145,6 @@ int ept_create(const struct ept_config *cfg, struct ept **out)
 		return ret;
 	}
 	choose_debug_flags(ept);
-	exit_on_emulation_failure(ept);
 	ept_log(ept, 2,
 		"ept: %s mechanism, %u memslots of %llu KiB for guest RAM (cap %d), "
 		"registers %s with exits",

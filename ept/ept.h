@@ -169,6 +169,11 @@ struct ept;
  * registers guest RAM with KVM as fixed-size memslots. -errno on failure.
  */
 int ept_create(const struct ept_config *cfg, struct ept **out);
+/*
+ * KVM_CAP_EXIT_ON_EMULATION_FAILURE, for the VMM to enable once at VM
+ * creation (ept_create does not): see ept.c. True if enabled.
+ */
+bool ept_exit_on_emulation_failure(int kvm_fd, int vm_fd);
 void ept_destroy(struct ept *ept);
 enum ept_mechanism ept_mechanism(const struct ept *ept);
 const char *ept_mechanism_name(enum ept_mechanism m);

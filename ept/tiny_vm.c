@@ -120,6 +120,7 @@ int tiny_vm_create(struct tiny_vm *t, int kvm_fd, uint64_t size, unsigned int nr
 	if (t->vm_fd < 0)
 		return -errno;
 	ioctl(t->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul);
+	ept_exit_on_emulation_failure(kvm_fd, t->vm_fd); /* user-mode AVX tests need the exit */
 	t->run_size = (size_t)ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	ret = map_ram(t);
 	if (!ret)

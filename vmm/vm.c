@@ -262,16 +262,6 @@ static void vm_log_probe(const struct vm *vm)
 		list[0] ? list : " (nothing)");
 }
 
-static void vm_enable_emulation_info(struct vm *vm)
-{
-	struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
-
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) <= 0)
-		return;
-	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
-		vm->probe.insn_bytes_on_emulation_failure = true;
-}
-
 /*
  * Memslot holes delete and re-create memslots; with this quirk (the default
  * since 6.12) each deletion zaps every shadow page table entry of the VM,
@@ -324,7 +314,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		pr_err("KVM_CREATE_VM: %s", strerror(errno));
 		return -errno;
 	}
-	vm_enable_emulation_info(vm);
+	vm->probe.insn_bytes_on_emulation_failure =
+	    ept_exit_on_emulation_failure(vm->kvm_fd, vm->vm_fd);
 	vm_disable_slot_zap_all(vm);
 	ret = vm_setup_irqchip(vm);
 	if (!ret)
