@@ -178,7 +178,6 @@ int vcpu_read_gva(struct vcpu *vcpu, uint64_t gva, void *buf, size_t len)
 	return mmu_read(&vcpu->vm->ram, &st, gva, buf, len);
 }
 
-/* "at rip 0x... (bytes: 0f 01 ca ...)": KVM's copy when it gave one, else guest memory. */
 /* Where the vCPU stopped: RIP and the bytes there, for the message that ends the run. */
 static void vcpu_read_site(struct vcpu *vcpu, struct vcpu_exit_site *site)
 {
