@@ -46,6 +46,8 @@ struct kvt_case {
 void kvt_expect(const char *bug, enum kvt_access acc, size_t size, const void *obj,
 		size_t obj_size);
 void kvt_expect_none(void);
+/* kfree()'s tracepoint for a free that must not happen (a double or invalid free). */
+void kvt_announce_kfree(const void *p);
 #define expect_read(bug, sz, obj, osz)	kvt_expect(bug, KVT_READ, sz, obj, osz)
 #define expect_write(bug, sz, obj, osz) kvt_expect(bug, KVT_WRITE, sz, obj, osz)
 #define expect_free(bug, obj, osz)	kvt_expect(bug, KVT_FREE, 0, obj, osz)

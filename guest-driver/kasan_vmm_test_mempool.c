@@ -23,12 +23,6 @@
 #define KVT_LARGE_SIZE (KMALLOC_MAX_CACHE_SIZE + 1)
 #define KVT_PAGE_ORDER 2
 
-/* What kfree()'s tracepoint shows for a free that must not happen. */
-static noinline void kvt_mempool_announce_kfree(const void *p)
-{
-	trace_kfree(_RET_IP_, p);
-}
-
 static int kvt_kmalloc_pool(mempool_t *pool, size_t size)
 {
 	memset(pool, 0, sizeof(*pool));
@@ -165,7 +159,7 @@ static noinline int kvt_mempool_double_free(mempool_t *pool, size_t size)
 	KVT_ASSERT(elem);
 	mempool_free(elem, pool);
 	expect_free(DOUBLE_FREE, elem, size);
-	kvt_mempool_announce_kfree(elem);
+	kvt_announce_kfree(elem);
 	return 0;
 }
 
@@ -223,7 +217,7 @@ static noinline int kvt_mempool_invalid_free(mempool_t *pool, size_t size, bool 
 		mempool_free(elem + 1, pool);
 		return 0;
 	}
-	kvt_mempool_announce_kfree(elem + 1);
+	kvt_announce_kfree(elem + 1);
 	mempool_free(elem, pool);
 	return 0;
 }

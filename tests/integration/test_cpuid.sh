@@ -14,6 +14,8 @@ KASAN_VMM_VERBOSE=1 run_vmm "$TMP/out" run --kernel "$GUEST" --timeout 60 \
 	--append "kasan_test=none testguest.cpuid=1"
 check "the guest runs to power-off (got $rc)" [ "$rc" = 0 ]
 cannot=$(sed -n 's/.*cannot run at CPL0:\(.*\)$/\1/p' "$TMP/out")
+# a hardware-virtualization host may find nothing to hide: "(nothing)"
+classes=${cannot/ (nothing)/}
 given=$(sed -n 's/.*cpuid: the guest is given //p' "$TMP/out")
 seen=$(sed -n 's/^testguest: cpuid //p' "$TMP/out")
 check "kasan-vmm logs the probe result" [ -n "$cannot" ]
@@ -46,7 +48,7 @@ set_bits() {
 	done
 	echo "$out"
 }
-for class in $cannot; do
+for class in $classes; do
 	check "class '$class' has known CPUID bits in this test" [ -n "${bits[$class]:-}" ]
 	[ -n "${bits[$class]:-}" ] || continue
 	check "'$class': its bits are clear in what kasan-vmm gives KVM" \
